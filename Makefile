@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint typecheck pytest bench clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install only when pyproject.toml changes.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: venv + install + migrate the embedded SQLite database + serve with scheduler and simulator
+run: $(STAMP)
+	TOUSU_DEV=$${TOUSU_DEV:-1} $(BIN)/tousu db upgrade
+	TOUSU_DEV=$${TOUSU_DEV:-1} $(BIN)/tousu serve --host $(HOST) --port $(PORT)
+
+## make test: lint, type-check and the whole suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set)
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy handlers storage
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+## make bench: throughput and latency figures against the floor baseline, printed with ratios
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3* .pytest_cache .ruff_cache .mypy_cache

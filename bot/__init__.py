@@ -1,0 +1,48 @@
+"""tousu's web process: the WeChat/WeCom callbacks, health, the dev simulator (and later the console)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from bot.config import load_settings
+from bot.runtime import Runtime
+from storage.db import Database
+from templates import TEMPLATE_DIR
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, database: Database | None = None) -> Flask:
+    """Build the app; nothing happens at import time and nothing starts in the background here.
+
+    ``config`` overrides environment settings (tests pass everything here). ``database`` lets a caller
+    share an engine (tests). The scheduler is started by `tousu serve` / `tousu worker`, not here.
+    """
+    config = dict(config or {})
+    settings = load_settings(overrides=config)
+    app = Flask(__name__, template_folder=str(TEMPLATE_DIR / "pages"), static_folder=None)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=bool(config.get("TESTING", False)),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    db = database or Database(settings.database_url)
+    rt = Runtime(settings=settings, db=db)
+    if "CLOCK" in config:
+        rt.clock = config["CLOCK"]
+    app.extensions["tousu"] = rt
+
+    from bot import errors, health, webhook
+
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    errors.init_app(app)
+    if settings.dev:
+        from bot import simulator
+
+        app.register_blueprint(simulator.bp)
+    logging.getLogger("tousu").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,162 @@
+"""The `tousu` command: serve, worker, db, simulate (and the domain commands added by later work)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        click.echo(f"tousu: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """投诉通 tousu: a complaint-handling closed loop run through a WeChat Official Account."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Do not run the scheduler in this process (use `tousu worker`).")
+def serve(host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the web app (development server; production runs gunicorn, see README)."""
+    from bot import create_app
+    from bot.runtime import Runtime
+
+    _configure_logging()
+    settings = _settings()
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        click.echo(f"tousu: configuration error: {exc}", err=True)
+        sys.exit(2)
+    rt: Runtime = app.extensions["tousu"]
+    scheduler = None
+    if not no_scheduler:
+        from scheduler import build_scheduler
+
+        scheduler = build_scheduler(rt.db, settings)
+        scheduler.start()
+    if settings.dev:
+        click.echo(f" * 模拟器 simulator: http://{host}:{port}/dev/simulator")
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@main.command()
+def worker() -> None:
+    """Run the scheduler on its own (outbox dispatch, SLA sweeps, surveys, reports)."""
+    from scheduler import build_scheduler
+    from storage.db import Database
+
+    _configure_logging()
+    settings = _settings()
+    build_scheduler(Database(settings.database_url), settings, blocking=True).start()
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the latest schema (safe to run again)."""
+    from storage import migrate
+    from storage.db import Database
+
+    settings = _settings()
+    database = Database(settings.database_url)
+    before = migrate.current_revision(database.engine)
+    migrate.upgrade(database.engine, revision)
+    after = migrate.current_revision(database.engine)
+    click.echo(f"database {database.engine.url.render_as_string(hide_password=True)}: "
+               + (f"already at {after}" if before == after else f"migrated {before or 'empty'} -> {after}"))
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """(Developers) autogenerate a migration from the models."""
+    from storage import migrate
+
+    migrate.make_revision(_settings().database_url, message)
+
+
+@main.command()
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The running tousu server.")
+@click.option("--openid", default=None, help="Act as this follower (default: a new one).")
+@click.option("--mode", type=click.Choice(["safe", "compat", "plain"]), default="safe", show_default=True)
+def simulate(url: str, openid: str | None, mode: str) -> None:
+    """Chat with a running server as a WeChat follower would, in the terminal.
+
+    Type a message and press Enter. Commands: /subscribe, /unsubscribe, /click KEY, /image,
+    /voice TEXT, /location ADDRESS, /quit.
+    """
+    import requests
+
+    from bot.wechat_sim import WeChatSide
+
+    settings = _settings()
+    side = WeChatSide(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+    if settings.wechat_aes_key is None and mode != "plain":
+        mode = "plain"
+    user = openid or f"oSIM{uuid.uuid4().hex[:20]}"
+    click.echo(f"模拟用户 {user} → {url}/wechat（{mode}）。输入 /quit 退出。")
+    actions: dict[str, Callable[[str], str]] = {
+        "/subscribe": lambda _arg: side.event(user, "subscribe"),
+        "/unsubscribe": lambda _arg: side.event(user, "unsubscribe"),
+        "/click": lambda arg: side.event(user, "CLICK", key=arg or "COMPLAIN"),
+        "/image": lambda _arg: side.image(user, media_id=f"sim-media-{uuid.uuid4().hex[:12]}"),
+        "/voice": lambda arg: side.voice(user, media_id=f"sim-voice-{uuid.uuid4().hex[:12]}", recognition=arg or None),
+        "/location": lambda arg: side.location(user, 34.62, 112.45, arg or "河南省洛阳市涧西区"),
+    }
+    while True:
+        try:
+            line = input("我> ")
+        except EOFError:
+            break
+        if not line.strip():
+            continue
+        if line.strip() == "/quit":
+            break
+        command, _, arg = line.strip().partition(" ")
+        xml = actions[command](arg) if command in actions else side.text(user, line)
+        signed = side.sign(xml, mode, openid=user)  # type: ignore[arg-type]
+        try:
+            response = requests.post(f"{url.rstrip('/')}/wechat", params=signed.params, data=signed.body,
+                                     timeout=10, headers={"Content-Type": "text/xml"})
+        except requests.RequestException as exc:
+            click.echo(f"（无法连接服务器：{exc.__class__.__name__}，请先运行 make run）")
+            continue
+        if not response.ok:
+            click.echo(f"（服务器返回 {response.status_code}）")
+            continue
+        reply: dict[str, Any] = side.open_reply(response.content)
+        click.echo(f"公众号> {reply.get('Content', '（无回复）')}")
+        time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The dev simulator (/dev/simulator): chat as a WeChat follower without a WeChat account.
+
+The page sends what you type here; this module signs and encrypts it exactly as WeChat's servers do
+(bot/wechat_sim.py) and posts it over HTTP to this server's real /wechat endpoint, then decrypts the
+reply the way WeChat would. It also shows what landed for that user in the outbox and the dev sink
+(messages the scheduler would have sent through the APIs), and what staff received through WeCom.
+Registered only when TOUSU_DEV=1; otherwise /dev/* is a 404.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import BadRequest
+
+from bot.runtime import runtime
+from bot.wechat_sim import WeChatSide
+from storage.models import DevSinkMessage, OutboxChannel, OutboxMessage, OutboxStatus
+
+bp = Blueprint("simulator", __name__, url_prefix="/dev/simulator")
+
+MENU = [("COMPLAIN", "我要投诉"), ("STATUS", "进度查询"), ("FAQ", "常见问题")]
+
+
+def wechat_side() -> WeChatSide:
+    s = runtime().settings
+    return WeChatSide(s.wechat_token, s.wechat_aes_key, s.wechat_appid)
+
+
+def build_xml(side: WeChatSide, openid: str, data: dict[str, Any]) -> str:
+    """The XML WeChat would push for one simulated action."""
+    kind = str(data.get("kind") or "text")
+    if kind == "text":
+        content = str(data.get("content") or "")
+        if not content.strip():
+            raise BadRequest("empty text")
+        return side.text(openid, content)
+    if kind == "image":
+        return side.image(openid, media_id=f"sim-media-{secrets.token_hex(6)}")
+    if kind == "voice":
+        recognition = content_of(data) or None
+        return side.voice(openid, media_id=f"sim-voice-{secrets.token_hex(6)}", recognition=recognition)
+    if kind == "location":
+        return side.location(openid, 34.6197, 112.4540, content_of(data) or "河南省洛阳市涧西区")
+    if kind in ("subscribe", "unsubscribe"):
+        return side.event(openid, kind)
+    if kind == "click":
+        return side.event(openid, "CLICK", key=content_of(data) or "COMPLAIN")
+    raise BadRequest(f"unknown kind {kind!r}")
+
+
+def content_of(data: dict[str, Any]) -> str:
+    return str(data.get("content") or "")
+
+
+@bp.get("")
+def page() -> ResponseReturnValue:
+    return render_template("simulator.html", menu=MENU, company=runtime().settings.company.get("company", {}))
+
+
+@bp.post("/send")
+def send() -> ResponseReturnValue:
+    data = request.get_json(silent=True) or {}
+    openid = str(data.get("openid") or "").strip()
+    if not openid or len(openid) > 64:
+        raise BadRequest("openid required")
+    mode = data.get("mode") or ("safe" if runtime().settings.wechat_aes_key else "plain")
+    if mode not in ("plain", "compat", "safe"):
+        raise BadRequest("mode must be plain, compat or safe")
+    side = wechat_side()
+    xml = build_xml(side, openid, data)
+    signed = side.sign(xml, mode, openid=openid)
+    response = requests.post(request.host_url.rstrip("/") + "/wechat", params=signed.params, data=signed.body,
+                             headers={"Content-Type": "text/xml"}, timeout=10)
+    reply = side.open_reply(response.content) if response.ok else {}
+    return jsonify(
+        status=response.status_code,
+        reply=reply.get("Content"),
+        raw_status=response.text if not response.ok else None,
+        request={"params": signed.params, "body": signed.body.decode()[:600]},
+    )
+
+
+@bp.get("/feed")
+def feed() -> ResponseReturnValue:
+    """What this user and staff would have received beyond the passive replies."""
+    openid = request.args.get("openid", "")
+    db = runtime().db
+    with db.read_sessions() as s:
+        sink = s.scalars(sa.select(DevSinkMessage).order_by(DevSinkMessage.id.desc()).limit(100)).all()
+        queued = s.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+            .order_by(OutboxMessage.id.desc()).limit(100)
+        ).all()
+    def row(channel: OutboxChannel, recipient: str, payload: dict[str, Any], at: Any, state: str) -> dict[str, Any]:
+        return {"channel": channel.value, "to": recipient, "text": payload.get("text"),
+                "title": payload.get("title"), "at": at.isoformat(), "state": state}
+    customer = [row(m.channel, m.recipient, m.payload, m.created_at, "已发送(开发收件箱)") for m in sink
+                if m.recipient == openid]
+    customer += [
+        row(m.channel, m.recipient, m.payload, m.created_at, "待发送") for m in queued if m.recipient == openid
+    ]
+    staff = [row(m.channel, m.recipient, m.payload, m.created_at, "已发送(开发收件箱)") for m in sink
+             if m.channel == OutboxChannel.WECOM_APP]
+    staff += [row(m.channel, m.recipient, m.payload, m.created_at, "待发送") for m in queued
+              if m.channel == OutboxChannel.WECOM_APP]
+    return jsonify(customer=customer, staff=staff)

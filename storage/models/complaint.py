@@ -1,0 +1,174 @@
+"""The complaint record (台账), its attachments, its timeline and the monthly number counter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base, str_enum, utcnow
+
+
+class ComplaintStatus(enum.StrEnum):
+    """Lifecycle states (DOMAIN.md); the transition table lives in handlers/workflow."""
+
+    REGISTERED = "registered"  # 已登记
+    TRIAGED = "triaged"  # 已分类
+    INVALID = "invalid"  # 无效
+    ASSIGNED = "assigned"  # 已交办
+    INVESTIGATING = "investigating"  # 调查中
+    PLAN_PENDING = "plan_pending"  # 方案待审批
+    IMPLEMENTING = "implementing"  # 处置中
+    RESOLVED = "resolved"  # 已反馈
+    SURVEYING = "surveying"  # 回访中
+    CLOSED = "closed"  # 已办结
+    REOPENED = "reopened"  # 重新处理
+
+
+class Severity(enum.StrEnum):
+    GENERAL = "general"  # 一般
+    MAJOR = "major"  # 重大
+
+
+class Source(enum.StrEnum):
+    """投诉来源: where the complaint came in."""
+
+    WECHAT = "wechat"  # 微信公众号
+    PHONE = "phone"  # 电话/热线
+    EMAIL = "email"  # 邮件
+    LETTER = "letter"  # 书面函件
+    SUGGESTION_BOX = "suggestion_box"  # 意见箱
+    WALK_IN = "walk_in"  # 现场来访
+    OA = "oa"
+    GOVERNMENT = "government"  # 政府平台 (12345 等)
+    SALES_REP = "sales_rep"  # 销售代表
+    WEBSITE = "website"  # 网站
+
+
+class Complaint(Base):
+    """One complaint as the ledger (台账) records it. Codes (category, problem type…) come from configuration."""
+
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(16), unique=True)  # 投诉编号 YYMM + serial
+    source: Mapped[Source] = mapped_column(str_enum(Source, 24))
+    received_at: Mapped[dt.datetime] = mapped_column(index=True)  # the real time it reached us
+    registered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[ComplaintStatus] = mapped_column(
+        str_enum(ComplaintStatus, 24), default=ComplaintStatus.REGISTERED, index=True
+    )
+
+    # complainant 投诉人 (confidential: shown only to those handling the case)
+    openid: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    complainant_name: Mapped[str] = mapped_column(sa.String(100))  # 单位/姓名
+    contact_person: Mapped[str | None] = mapped_column(sa.String(64))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))  # E.164
+    phone_ext: Mapped[str | None] = mapped_column(sa.String(16))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+
+    # what it is about
+    category: Mapped[str] = mapped_column(sa.String(32), index=True)  # 诉求类型 code
+    product_name: Mapped[str | None] = mapped_column(sa.String(200))
+    spec_model: Mapped[str | None] = mapped_column(sa.String(200))  # 规格型号
+    batch: Mapped[str | None] = mapped_column(sa.String(100))  # 生产批次
+    purchase_date: Mapped[dt.date | None] = mapped_column()
+    quantity: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(14, 3))
+    quantity_unit: Mapped[str | None] = mapped_column(sa.String(16))
+    problem_type: Mapped[str | None] = mapped_column(sa.String(32))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    usage_scenario: Mapped[str | None] = mapped_column(sa.Text)
+    loss: Mapped[str | None] = mapped_column(sa.Text)  # 损失情况
+    demands: Mapped[list[Any]] = mapped_column(default=list)  # 诉求 codes, several allowed
+    callback_requested: Mapped[bool] = mapped_column(default=False)  # customer asked for a person (人工)
+
+    # triage
+    is_valid: Mapped[bool | None] = mapped_column()
+    invalid_reason: Mapped[str | None] = mapped_column(sa.Text)
+    severity: Mapped[Severity] = mapped_column(str_enum(Severity, 16), default=Severity.GENERAL)
+    severity_confirmed: Mapped[bool] = mapped_column(default=False)
+    severity_reasons: Mapped[list[Any]] = mapped_column(default=list)  # why the rules suggested 重大
+    urgent: Mapped[bool] = mapped_column(default=False)  # 紧急
+    sla_preset: Mapped[str] = mapped_column(sa.String(32))
+
+    # routing
+    lead_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    handling_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    responsible_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"), index=True)
+    complained_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))  # 回避
+
+    # outcome
+    result_text: Mapped[str | None] = mapped_column(sa.Text)  # 处理结果, fed back to the complainant
+    satisfaction_stars: Mapped[int | None] = mapped_column()
+    satisfaction_score: Mapped[int | None] = mapped_column()
+    satisfaction_comment: Mapped[str | None] = mapped_column(sa.Text)
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[dt.datetime | None] = mapped_column()  # whole-case deadline (moves only with consent)
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+    retain_until: Mapped[dt.date | None] = mapped_column()  # ≥ 3 years after closing
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="complaint", order_by="Attachment.id")
+    timeline: Mapped[list[TimelineEvent]] = relationship(
+        back_populates="complaint", order_by="TimelineEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class AttachmentKind(enum.StrEnum):
+    IMAGE = "image"
+    VOICE = "voice"
+    VIDEO = "video"
+    FILE = "file"
+    LOCATION = "location"
+
+
+class Attachment(Base):
+    """佐证材料: a photo, voice, file or location; first held by the draft (openid), then by the complaint."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True)
+    draft_openid: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    kind: Mapped[AttachmentKind] = mapped_column(str_enum(AttachmentKind, 16))
+    media_id: Mapped[str | None] = mapped_column(sa.String(256))
+    url: Mapped[str | None] = mapped_column(sa.String(1024))
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    complaint: Mapped[Complaint | None] = relationship(back_populates="attachments")
+
+
+class ActorKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class TimelineEvent(Base):
+    """Append-only record of every change to a complaint (also the audit log)."""
+
+    __tablename__ = "timeline_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, 16))
+    actor_id: Mapped[str | None] = mapped_column(sa.String(128))  # staff id or masked openid
+    action: Mapped[str] = mapped_column(sa.String(48))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="timeline")
+
+
+class ComplaintCounter(Base):
+    """The last serial used in one month (``period`` = YYMM, Asia/Shanghai); updated under a row lock."""
+
+    __tablename__ = "complaint_counter"
+
+    period: Mapped[str] = mapped_column(sa.String(4), primary_key=True)
+    last_serial: Mapped[int] = mapped_column(default=0)
