@@ -1,0 +1,1 @@
+"""Domain CLI groups (`tousu menu`, `tousu org`, `tousu calendar`), registered in bot/cli.py."""
