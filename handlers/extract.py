@@ -1,0 +1,312 @@
+"""Extraction from a first message that already says a lot (首条消息信息抽取).
+
+"上周买的6061铝板批次2311-08表面全是划痕，要求换货，电话13800138000" answers half the intake form.
+The conversation fills what it can from such a message and asks only for the rest, showing what it
+understood (CONVERSATION.md) so the customer can correct it in the summary.
+
+The rule throughout is not to invent: a field is filled only when the text says it plainly. Each
+finding is cut out of the working text before the next field is looked for, so a phone number is
+never read again as a batch, a date or a quantity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from handlers.parsers import (
+    BATCH_CODE_PATTERN,
+    CATEGORY_OPTIONS,
+    DEMAND_OPTIONS,
+    NUMBER_PATTERN,
+    PROBLEM_TYPE_OPTIONS,
+    ChoiceOption,
+    DateMatch,
+    Phone,
+    Quantity,
+    clean_text,
+    find_dates,
+    find_terms,
+    parse_batch,
+    parse_phone,
+    parse_quantity,
+)
+
+#: Only the start of a very long message is read: a first message is a few sentences.
+EXTRACT_INPUT_LIMIT = 2000
+#: Category code that a recognised problem type (划痕, 变形 …) implies.
+QUALITY_CATEGORY = "product_quality"
+#: Option codes never inferred from prose: "其他" in a sentence is not a choice.
+_NEVER_INFERRED = frozenset({"other"})
+#: Marks text already used by an earlier finding; matches none of the patterns below.
+_USED = "□"
+
+
+#: Chinese titles of the fields in the "what I understood" lines, in intake order.
+FIELD_TITLES: dict[str, str] = {
+    "category": "投诉类型",
+    "phone": "电话",
+    "product_name": "产品",
+    "batch": "批次",
+    "purchase_date": "采购日期",
+    "quantity": "数量",
+    "problem_type": "问题类型",
+    "demands": "诉求",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """What a free-text message says about the complaint fields (已识别信息).
+
+    Values use the same types as the field parsers; ``displays`` maps each filled field to its
+    display string, and ``understood`` lists the lines to show back, e.g. "电话：138 0013 8000".
+    ``purchase_date`` is a concrete date even for 上周 (the Monday of last week, shown as 约…（上周）).
+    """
+
+    phone: Phone | None = None
+    batch: tuple[str, ...] = ()
+    purchase_date: date | None = None
+    quantity: Quantity | None = None
+    demands: tuple[str, ...] = ()
+    category: str | None = None
+    problem_type: str | None = None
+    product_name: str | None = None
+    displays: Mapping[str, str] = field(default_factory=dict)
+    understood: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing was recognised, so the conversation starts from the first question."""
+        return not self.displays
+
+
+class _Work:
+    """The message being read, with used spans blanked out so later finders skip them."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def use(self, start: int, end: int) -> None:
+        self.text = self.text[:start] + _USED * (end - start) + self.text[end:]
+
+
+_PHONE_EXTENSION_AFTER = re.compile(r"\s*(?:转|分机号?|ext\.?|#)\s*([0-9]{1,6})(?![0-9])", re.IGNORECASE)
+_PHONE_DASH_EXTENSION_AFTER = re.compile(r"-([0-9]{1,6})(?![0-9])")
+_PHONE_WITH_DASH_EXTENSION = re.compile(r"(?<![0-9])(?:\+?86\s?)?0[0-9]{2,3}-?[0-9]{7,8}-[0-9]{1,6}(?![0-9])")
+
+
+def _find_phone(work: _Work, today: date) -> tuple[Phone, str] | None:
+    """The first valid mainland number in the text, with an extension written right after it."""
+    for match in phonenumbers.PhoneNumberMatcher(work.text, "CN", leniency=phonenumbers.Leniency.VALID):
+        if phonenumbers.region_code_for_number(match.number) != "CN":
+            continue
+        end = match.end
+        candidate = match.raw_string
+        after = work.text[end:]
+        ext = _PHONE_EXTENSION_AFTER.match(after)
+        if ext is None and phonenumbers.number_type(match.number) == PhoneNumberType.FIXED_LINE:
+            ext = _PHONE_DASH_EXTENSION_AFTER.match(after)
+        if ext is not None:
+            candidate += f"转{ext.group(1)}"
+            end += ext.end()
+        parsed = parse_phone(candidate, today=today)
+        if parsed.accepted and parsed.value is not None:
+            work.use(match.start, end)
+            return parsed.value, parsed.display
+    # phonenumbers does not see "0379-67333626-123" as one number; the parser does.
+    for m in _PHONE_WITH_DASH_EXTENSION.finditer(work.text):
+        parsed = parse_phone(m.group(0), today=today)
+        if parsed.accepted and parsed.value is not None:
+            work.use(m.start(), m.end())
+            return parsed.value, parsed.display
+    return None
+
+
+_BATCH_WORD = r"(?:生产批次号|生产批号|生产批次|批次号|批号|批次|lot\s*no\.?|lot|batch\s*no\.?|batch)"
+_BATCH_CODE = rf"(?<![A-Za-z0-9])(?=[A-Za-z0-9/_.\-]*[0-9]){BATCH_CODE_PATTERN}"
+_BATCH_AFTER_WORD = re.compile(
+    rf"{_BATCH_WORD}\s*(?:是|为|:|#)?\s*(?P<codes>{_BATCH_CODE}(?:\s*[、,和]\s*{_BATCH_CODE})*)",
+    re.IGNORECASE,
+)
+_BATCH_BEFORE_WORD = re.compile(rf"(?P<codes>{_BATCH_CODE})\s*(?:这个|那个)?(?:批次|批号|这批|那批)")
+
+
+def _find_batch(work: _Work, today: date) -> tuple[tuple[str, ...], str] | None:
+    """A batch number after 批次/批号 (批次2311-08), or right before it (2311-08批次的货)."""
+    for pattern in (_BATCH_AFTER_WORD, _BATCH_BEFORE_WORD):
+        for m in pattern.finditer(work.text):
+            codes = m.group("codes")
+            if len(codes.replace(" ", "")) < 3:
+                continue
+            parsed = parse_batch(codes, today=today)
+            if parsed.accepted and parsed.value is not None:
+                work.use(m.start("codes"), m.end("codes"))
+                return parsed.value, parsed.display
+    return None
+
+
+# A date counts as the purchase date only next to a word about buying or receiving the goods:
+# "昨天打电话没人理" mentions a date that is not the purchase date.
+_PURCHASE_AFTER = re.compile(
+    r"^.{0,4}?(?:买|购|采购|进货|进的|到货|到的|收到|收货|提货|提的|下单|订的|订购|发货|发的|送来|送到|拉的)"
+)
+_PURCHASE_BEFORE = re.compile(r"(?:采购|购买|购货|到货|收货|进货|订货)(?:日期|时间)\s*(?:是|为|:)?\s*$")
+
+
+def _find_purchase_date(work: _Work, today: date) -> DateMatch | None:
+    for found in find_dates(work.text, today=today):
+        if found.value is None:
+            continue
+        after = work.text[found.end : found.end + 12]
+        before = work.text[max(0, found.start - 10) : found.start]
+        if _PURCHASE_AFTER.match(after) or _PURCHASE_BEFORE.search(before):
+            work.use(found.start, found.end)
+            return found
+    return None
+
+
+# Mass and count units only: lengths (2米, 2mm) in a first message are usually sizes, and
+# 个/条/张/块 count scratches and photos ("一条划痕", "两张照片") more often than goods.
+_EXTRACT_UNITS = (
+    "公吨", "吨", "tons", "ton", "t", "千克", "kgs", "kg", "公斤", "斤", "件", "pcs", "箱", "卷",
+    "托", "捆", "桶", "袋", "包", "车", "套", "台", "盘", "根", "支",
+)  # fmt: skip
+_QUANTITY_IN_TEXT = re.compile(
+    rf"(?<![A-Za-z0-9.×*/\-])(?:约|大约|大概)?"
+    rf"(?P<num>[0-9]{{1,3}}(?:,[0-9]{{3}})+(?:\.[0-9]+)?|{NUMBER_PATTERN}|半)\s*"
+    rf"(?P<unit>{'|'.join(_EXTRACT_UNITS)})(?:半)?(?:左右|多)?"
+    r"(?![A-Za-z0-9×*])(?!事|情|装|间|点|子)",
+    re.IGNORECASE,
+)
+
+
+def _find_quantity(work: _Work, today: date) -> tuple[Quantity, str] | None:
+    for m in _QUANTITY_IN_TEXT.finditer(work.text):
+        if m.group("num") in ("一", "半"):
+            continue  # 一件事, 一包装: "one" in prose is rarely the quantity bought
+        parsed = parse_quantity(m.group(0), today=today)
+        if parsed.accepted and parsed.value is not None:
+            work.use(m.start(), m.end())
+            return parsed.value, parsed.display
+    return None
+
+
+_MATERIALS = r"铝合金|不锈钢|镀锌|彩涂|紫铜|黄铜|铝|铜|钢|铁|锌|镁|钛|镍"
+_FORMS = r"板材|带材|管材|棒材|卷材|型材|线材|板|带|箔|管|棒|线|卷|锭|丝|排|材"
+_PRODUCT = re.compile(
+    rf"(?<![A-Za-z0-9])(?:[A-Za-z]{{0,2}}[0-9]{{3,4}}(?:-?[A-Za-z][0-9]{{1,3}})?\s?)?"
+    rf"(?:{_MATERIALS})[\u4e00-\u9fff]{{0,2}}?(?:{_FORMS})"
+)
+_BOUGHT = re.compile(r"(?:买的|买了|采购的|购买的|订的|进的)")
+_STOP = re.compile(
+    r"[\s,.;:!?，。；：！？、()（）□]|批次|批号|数量|电话|手机|表面|质量|要求|问题|出现|[有没不太很都也就被是的了]"
+)
+_GENERIC_PRODUCTS = frozenset({"货", "东西", "产品", "这批货", "那批货", "这批", "那批", "一批货"})
+
+
+def _find_product(work: _Work, terms: Sequence[ChoiceOption]) -> str | None:
+    """A product name: a metal product (6061铝板, 不锈钢管), else the words after 买的."""
+    m = _PRODUCT.search(work.text)
+    if m is not None:
+        return m.group(0).strip()
+    bought = _BOUGHT.search(work.text)
+    if bought is None:
+        return None
+    rest = work.text[bought.end() : bought.end() + 40]
+    stops = [stop.start() for stop in _STOP.finditer(rest)]
+    lowered = rest.lower()
+    for _, label, synonyms in terms:
+        for word in (label, *synonyms):
+            position = lowered.find(word.lower()) if len(word) > 1 else -1
+            if position >= 0:
+                stops.append(position)
+    end = min(stops, default=len(rest))
+    candidate = rest[:end]
+    if not 2 <= len(candidate) <= 15 or candidate in _GENERIC_PRODUCTS:
+        return None
+    if re.fullmatch(rf"{NUMBER_PATTERN}.*", candidate) and not re.search(r"[A-Za-z]", candidate):
+        return None  # "买了3吨…" starts with a quantity, not a name
+    return candidate
+
+
+def _inferred(text: str, options: Sequence[ChoiceOption]) -> list[str]:
+    return [code for code in find_terms(text, options) if code not in _NEVER_INFERRED]
+
+
+def extract(
+    text: str,
+    *,
+    today: date,
+    category_options: Sequence[ChoiceOption] = CATEGORY_OPTIONS,
+    problem_type_options: Sequence[ChoiceOption] = PROBLEM_TYPE_OPTIONS,
+    demand_options: Sequence[ChoiceOption] = DEMAND_OPTIONS,
+) -> Extracted:
+    """Read whatever complaint fields a free-text message states (抽取), never raising.
+
+    Phone, batch, purchase date and quantity are cut out of the text in that order; categories,
+    problem type and demands are matched by the same synonym tables as the choice steps, so
+    configuration that teaches the choice step a word teaches extraction too. A single problem type
+    is taken; several (划痕 and 变形) leave it to the question. A problem type implies 产品质量
+    unless the text names another category.
+    """
+    cleaned = clean_text(text)[:EXTRACT_INPUT_LIMIT]
+    work = _Work(cleaned)
+    displays: dict[str, str] = {}
+
+    phone = _find_phone(work, today)
+    batch = _find_batch(work, today)
+    purchase = _find_purchase_date(work, today)
+    quantity = _find_quantity(work, today)
+
+    problem_codes = _inferred(cleaned, problem_type_options)
+    problem_type = problem_codes[0] if len(problem_codes) == 1 else None
+    category_codes = _inferred(cleaned, category_options)
+    category: str | None = None
+    known_categories = {code for code, _, _ in category_options}
+    if problem_codes and set(category_codes) <= {QUALITY_CATEGORY} and QUALITY_CATEGORY in known_categories:
+        category = QUALITY_CATEGORY
+    elif len(category_codes) == 1:
+        category = category_codes[0]
+    demands = tuple(_inferred(cleaned, demand_options))
+    product = _find_product(work, (*category_options, *problem_type_options, *demand_options))
+
+    labels = {
+        "category": {code: label for code, label, _ in category_options},
+        "problem_type": {code: label for code, label, _ in problem_type_options},
+        "demands": {code: label for code, label, _ in demand_options},
+    }
+    if category is not None:
+        displays["category"] = labels["category"][category]
+    if phone is not None:
+        displays["phone"] = phone[1]
+    if product is not None:
+        displays["product_name"] = product
+    if batch is not None:
+        displays["batch"] = batch[1]
+    if purchase is not None:
+        displays["purchase_date"] = purchase.display
+    if quantity is not None:
+        displays["quantity"] = quantity[1]
+    if problem_type is not None:
+        displays["problem_type"] = labels["problem_type"][problem_type]
+    if demands:
+        displays["demands"] = "、".join(labels["demands"][code] for code in demands)
+
+    return Extracted(
+        phone=phone[0] if phone else None,
+        batch=batch[0] if batch else (),
+        purchase_date=purchase.value if purchase else None,
+        quantity=quantity[0] if quantity else None,
+        demands=demands,
+        category=category,
+        problem_type=problem_type,
+        product_name=product,
+        displays=displays,
+        understood=tuple(f"{FIELD_TITLES[name]}：{shown}" for name, shown in displays.items()),
+    )
