@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy handlers storage
+	$(BIN)/mypy handlers storage bot scheduler
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q

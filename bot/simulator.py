@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from bot.runtime import runtime
-from bot.wechat_sim import WeChatSide
+from bot.wechat_sim import Mode, WeChatSide
 from storage.models import DevSinkMessage, OutboxChannel, OutboxMessage, OutboxStatus
 
 bp = Blueprint("simulator", __name__, url_prefix="/dev/simulator")
@@ -69,8 +69,10 @@ def send() -> ResponseReturnValue:
     openid = str(data.get("openid") or "").strip()
     if not openid or len(openid) > 64:
         raise BadRequest("openid required")
-    mode = data.get("mode") or ("safe" if runtime().settings.wechat_aes_key else "plain")
-    if mode not in ("plain", "compat", "safe"):
+    modes: dict[str, Mode] = {"plain": "plain", "compat": "compat", "safe": "safe"}
+    default = "safe" if runtime().settings.wechat_aes_key else "plain"
+    mode = modes.get(str(data.get("mode") or default))
+    if mode is None:
         raise BadRequest("mode must be plain, compat or safe")
     side = wechat_side()
     xml = build_xml(side, openid, data)

@@ -1,0 +1,246 @@
+"""The outbox dispatcher: delivers queued messages after the transaction that queued them committed.
+
+Each message goes through three steps, each its own short transaction or none:
+
+1. **claim** (transaction): pick one due row (``pending`` and ``next_attempt_at <= now``), lock it with
+   ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers with ``BEGIN IMMEDIATE``, see
+   ``storage/db.py``), mark it ``sending``, count the attempt, commit;
+2. **send** (no transaction): call the platform through the channel's sender;
+3. **record** (transaction): ``sent``, back to ``pending`` with a later ``next_attempt_at``, or ``failed``.
+
+Because the claim commits before the call, a row whose process dies mid-send stays ``sending`` and no
+dispatcher picks it up again: WeChat's 客服消息 has no idempotency key, so a blind resend could reach the
+customer twice. :func:`recover_stale_sending` later sorts those rows out: template messages carry
+``client_msg_id`` and go back to the queue, everything else is failed for a person to check.
+
+While a row is ``sending``, its ``next_attempt_at`` holds the time it was claimed (the model has no
+separate column for it); that is what :func:`recover_stale_sending` measures staleness by.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import cast
+
+import sqlalchemy as sa
+
+from bot.channels import Channels, Outgoing, Sender
+from bot.channels.errors import (
+    MAX_ATTEMPTS,
+    SHANGHAI,
+    ChannelError,
+    ErrorKind,
+    backoff,
+    channel_error,
+    next_quota_reset,
+)
+from storage.base import utcnow
+from storage.db import Database
+from storage.models import OutboxChannel, OutboxMessage, OutboxStatus
+
+logger = logging.getLogger("tousu.scheduler.outbox")
+
+OUTCOME_UNKNOWN = "outcome unknown: check before resending"
+LAST_ERROR_LENGTH = 500  # OutboxMessage.last_error is VARCHAR(500)
+# Channels whose API takes an idempotency key, so a send whose outcome is unknown may be repeated.
+IDEMPOTENT_CHANNELS = frozenset({OutboxChannel.WECHAT_TEMPLATE})
+
+
+@dataclass
+class DispatchStats:
+    """What one :func:`dispatch_due` run did, for logs and tests."""
+
+    sent: int = 0
+    retried: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retried + self.deferred + self.failed
+
+
+@dataclass(frozen=True)
+class RecoveryStats:
+    requeued: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class _Result:
+    status: OutboxStatus
+    last_error: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    quota_reset_at: dt.datetime | None = None  # set on 45009: nothing more on this channel until then
+
+
+def dispatch_due(
+    db: Database,
+    channels: Channels,
+    now: dt.datetime | None = None,
+    limit: int = 50,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    rng: random.Random | None = None,
+) -> DispatchStats:
+    """Send up to ``limit`` due messages, one claim at a time; safe to run in several processes at once.
+
+    ``now`` fixes the clock (tests); by default each claim reads the real time. Only channels present in
+    ``channels`` are claimed, so a worker never takes a row it has no sender for.
+    """
+    stats = DispatchStats()
+    open_channels = set(channels)
+    for _ in range(limit):
+        current = now or utcnow()
+        message = claim_next(db, open_channels, current)
+        if message is None:
+            break
+        result = _attempt(channels[message.channel], message, current, max_attempts, rng)
+        _record(db, message, result, current)
+        if result.status is OutboxStatus.SENT:
+            stats.sent += 1
+        elif result.status is OutboxStatus.FAILED:
+            stats.failed += 1
+        elif result.quota_reset_at is not None:
+            stats.deferred += 1
+            # The daily quota is the account's, not the row's: the rest of this batch would only hit it too.
+            open_channels.discard(message.channel)
+        else:
+            stats.retried += 1
+    if stats.attempted:
+        logger.info("outbox: %s sent, %s retried, %s deferred, %s failed",
+                    stats.sent, stats.retried, stats.deferred, stats.failed)
+    return stats
+
+
+def claim_next(db: Database, channels: Collection[OutboxChannel], now: dt.datetime) -> Outgoing | None:
+    """Mark the next due row ``sending`` and commit, so no other dispatcher can take it; None when idle."""
+    if not channels:
+        return None
+    stmt = (
+        sa.select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.channel.in_(list(channels)),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(1)
+    )
+    if db.dialect == "postgresql":
+        # Another dispatcher's claim in flight is skipped, not waited for; once it commits, the row is
+        # `sending` and PostgreSQL's re-check of the WHERE clause excludes it.
+        stmt = stmt.with_for_update(skip_locked=True)
+    with db.transaction() as session:
+        row = session.scalar(stmt)
+        if row is None:
+            return None
+        row.status = OutboxStatus.SENDING
+        row.attempts += 1
+        row.next_attempt_at = now  # the claim time, while sending (see the module docstring)
+        return Outgoing(id=row.id, channel=row.channel, recipient=row.recipient, payload=dict(row.payload),
+                        attempts=row.attempts)
+
+
+def _attempt(sender: Sender, message: Outgoing, now: dt.datetime, max_attempts: int,
+             rng: random.Random | None) -> _Result:
+    try:
+        receipt = sender.send(message)
+    except Exception as exc:
+        error = channel_error(exc)
+        if error is None:
+            # A bug or a malformed row, not the platform: keep the traceback, and do not guess whether the
+            # message went out.
+            logger.exception("outbox %s (%s): unexpected error while sending", message.id, message.channel.value)
+            return _Result(OutboxStatus.FAILED, f"unexpected error, {OUTCOME_UNKNOWN}: {exc!r}")
+        return _apply_policy(error, message, now, max_attempts, rng)
+    return _Result(OutboxStatus.SENT, receipt.note)
+
+
+def _apply_policy(error: ChannelError, message: Outgoing, now: dt.datetime, max_attempts: int,
+                  rng: random.Random | None) -> _Result:
+    """The error policy of ``bot/channels/errors.py`` turned into the row's next state."""
+    where = f"outbox {message.id} ({message.channel.value} to {message.recipient})"
+    if error.kind is ErrorKind.DAILY_QUOTA:
+        reset = next_quota_reset(now)
+        logger.warning("%s: daily quota reached (%s); waiting until %s", where, error, reset.astimezone(SHANGHAI))
+        note = f"{error} (daily quota; waiting until {reset.astimezone(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai)"
+        return _Result(OutboxStatus.PENDING, note, next_attempt_at=reset, quota_reset_at=reset)
+    if error.kind.retryable:
+        if message.attempts >= max_attempts:
+            logger.error("%s: giving up after %s attempts: %s", where, message.attempts, error)
+            return _Result(OutboxStatus.FAILED, f"gave up after {message.attempts} attempts: {error}")
+        retry_at = now + backoff(message.attempts, rng=rng)
+        logger.info("%s: attempt %s failed (%s); retrying at %s", where, message.attempts, error, retry_at)
+        return _Result(OutboxStatus.PENDING, f"{error} (attempt {message.attempts}/{max_attempts})",
+                       next_attempt_at=retry_at)
+    logger.warning("%s: failed for good: %s", where, error)
+    return _Result(OutboxStatus.FAILED, str(error))
+
+
+def _record(db: Database, message: Outgoing, result: _Result, now: dt.datetime) -> None:
+    """Write the outcome of the attempt ``message.attempts`` onto its row."""
+    values: dict[str, object] = {"status": result.status, "last_error": _clip(result.last_error)}
+    if result.status is OutboxStatus.SENT:
+        values["sent_at"] = now
+    if result.next_attempt_at is not None:
+        values["next_attempt_at"] = result.next_attempt_at
+    stmt = sa.update(OutboxMessage).where(OutboxMessage.id == message.id)
+    if result.status is not OutboxStatus.SENT:
+        # Only our own claim: if recovery or an operator moved the row meanwhile, theirs is the newer word.
+        # A success is always recorded, because it is the one fact that must stop any resend.
+        stmt = stmt.where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.attempts == message.attempts)
+    with db.transaction() as session:
+        result_proxy = cast(sa.CursorResult[tuple[()]], session.execute(stmt.values(**values)))
+        changed = result_proxy.rowcount
+    if not changed:
+        logger.warning("outbox %s: row changed during the send; outcome %s not recorded", message.id,
+                       result.status.value)
+
+
+def recover_stale_sending(db: Database, older_than: dt.timedelta, now: dt.datetime | None = None) -> RecoveryStats:
+    """Settle rows left ``sending`` by a dispatcher that died between its claim and its result.
+
+    Template messages go back to the queue (``client_msg_id`` makes WeChat drop a repeat); 客服消息 and
+    WeCom messages may or may not have arrived, so they are failed with a ``last_error`` that tells the
+    operator to check before resending. ``older_than`` must exceed the longest send (a few timeouts).
+    """
+    now = now or utcnow()
+    cutoff = now - older_than
+    stale = sa.and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.next_attempt_at <= cutoff)
+    idempotent = OutboxMessage.channel.in_(list(IDEMPOTENT_CHANNELS))
+    with db.transaction() as session:
+        requeued = cast(sa.CursorResult[tuple[()]], session.execute(
+            sa.update(OutboxMessage).where(stale, idempotent).values(
+                status=OutboxStatus.PENDING, next_attempt_at=now,
+                last_error="dispatcher stopped mid-send; queued again (client_msg_id prevents a duplicate)",
+            )
+        )).rowcount
+        failed = cast(sa.CursorResult[tuple[()]], session.execute(
+            sa.update(OutboxMessage).where(stale, ~idempotent).values(
+                status=OutboxStatus.FAILED,
+                last_error=f"{OUTCOME_UNKNOWN} (dispatcher stopped mid-send; the recipient may have it)",
+            )
+        )).rowcount
+    if requeued or failed:
+        logger.warning("outbox recovery: %s stale template messages queued again, %s marked failed (%s)",
+                       requeued, failed, OUTCOME_UNKNOWN)
+    return RecoveryStats(requeued=requeued, failed=failed)
+
+
+def _clip(text: str | None) -> str | None:
+    return text if text is None or len(text) <= LAST_ERROR_LENGTH else text[: LAST_ERROR_LENGTH - 1] + "…"
+
+
+__all__ = [
+    "OUTCOME_UNKNOWN",
+    "DispatchStats",
+    "RecoveryStats",
+    "claim_next",
+    "dispatch_due",
+    "recover_stale_sending",
+]
