@@ -27,8 +27,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         SECRET_KEY=settings.secret_key,
         TESTING=bool(config.get("TESTING", False)),
         MAX_CONTENT_LENGTH=1024 * 1024,
-        JSON_AS_ASCII=False,
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
     db = database or Database(settings.database_url)
     rt = Runtime(settings=settings, db=db)
     if "CLOCK" in config:

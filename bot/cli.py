@@ -24,6 +24,8 @@ def _settings() -> Settings:
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # A line every 5 s per job drowns the one line per message that matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,7 +73,11 @@ def worker() -> None:
 
     _configure_logging()
     settings = _settings()
-    build_scheduler(Database(settings.database_url), settings, blocking=True).start()
+    scheduler = build_scheduler(Database(settings.database_url), settings, blocking=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("tousu worker: stopped")
 
 
 @main.group()
