@@ -1,0 +1,47 @@
+"""`tousu org sync`: load the org chart of tousu.toml into the database (idempotent, reports changes)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.config import ConfigError, load_settings
+from handlers.org import sync_org
+from handlers.workflow.errors import OrgConfigError
+from storage.db import Database
+
+
+@click.group()
+def org() -> None:
+    """The org chart (departments, lead offices, staff, roles, heads)."""
+
+
+@org.command("sync")
+@click.option("--dry-run", is_flag=True, help="Show what would change without writing it.")
+def sync(dry_run: bool) -> None:
+    """Make the database match [org] in tousu.toml: add, update, deactivate (never delete)."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        click.echo(f"tousu: configuration error: {exc}", err=True)
+        sys.exit(2)
+    database = Database(settings.database_url)
+    try:
+        with database.sessions() as session:
+            try:
+                report = sync_org(session, settings.company)
+            except OrgConfigError as exc:
+                session.rollback()
+                click.echo(f"tousu: configuration error: {exc}", err=True)
+                sys.exit(2)
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    finally:
+        database.dispose()
+    for line in report.lines():
+        click.echo(line)
+    if dry_run and report.changed:
+        click.echo("（演练模式，未写入）")

@@ -1,0 +1,190 @@
+"""The workflow's configuration, read once from ``tousu.toml`` ([sla], [workflow], [calendar]).
+
+Everything has a documented default, so a file without these sections (or tests with an empty mapping)
+gets the behaviour of DOMAIN.md: quality objections on the ``nonferrous-quality`` preset, everything
+else on ``general``, "N 个工作日" ending at 23:59:59, reminders at 50 % and 80 % of each window,
+supervision (督办) one working day after a breach, approval for 重大 plans and for any money, and the
+handling department not shown who complained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.sla import PRESET_DATA, SlaError, SlaPreset, get_preset, load_presets
+from handlers.workflow.errors import WorkflowConfigError
+
+DEFAULT_CATEGORY_PRESETS: Mapping[str, str] = {"product_quality": "nonferrous-quality"}
+DEFAULT_MONEY_MEASURES = frozenset({"compensation", "price_reduction", "refund"})
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    """Parsed configuration; build with `workflow_settings` (cached per config mapping)."""
+
+    presets: Mapping[str, SlaPreset]
+    preset_by_category: Mapping[str, str]
+    default_preset: str
+    end_of_day: dt.time
+    confirmed_years: frozenset[int]
+    handling_department_sees_complainant: bool
+    approval_for_money: bool
+    money_threshold: decimal.Decimal  # a plan whose amount exceeds this needs approval
+    money_measures: frozenset[str]
+    quality_categories: frozenset[str]
+    satisfied_score: int  # 满意 at or above this score (seed 001: 85/100)
+    retention_years: int
+
+    def preset_key_for(self, category: str | None) -> str:
+        """The SLA preset configured for ``category`` (``[sla.categories]``), else the default one."""
+        return self.preset_by_category.get(category or "", self.default_preset)
+
+    def preset(self, key: str | None, category: str | None = None) -> SlaPreset:
+        """The preset called ``key``; an unknown or empty key falls back to the category's preset."""
+        if key and key in self.presets:
+            return self.presets[key]
+        return get_preset(self.preset_key_for(category), self.presets)
+
+    def conditions_for(self, category: str | None) -> frozenset[str]:
+        """Case properties that switch on conditional milestones (``quality_objection``)."""
+        return frozenset({"quality_objection"}) if category in self.quality_categories else frozenset()
+
+
+def _table(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = config.get(name) or {}
+    if not isinstance(value, Mapping):
+        raise WorkflowConfigError(f"[{name}]: expected a table")
+    return value
+
+
+def _time(where: str, value: Any) -> dt.time:
+    if isinstance(value, dt.time):
+        return value.replace(tzinfo=None)
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", str(value).strip())
+    if match is None:
+        raise WorkflowConfigError(f"{where}: expected a time such as \"23:59:59\", got {value!r}")
+    hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+    try:
+        return dt.time(hour, minute, second)
+    except ValueError:
+        raise WorkflowConfigError(f"{where}: not a time of day: {value!r}") from None
+
+
+def _bool(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise WorkflowConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _strings(where: str, value: Any) -> frozenset[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise WorkflowConfigError(f"{where}: expected a list of codes, got {value!r}")
+    return frozenset(value)
+
+
+def _int(where: str, value: Any, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise WorkflowConfigError(f"{where}: expected a whole number ≥ {minimum}, got {value!r}")
+    return value
+
+
+def parse_settings(config: Mapping[str, Any] | None) -> WorkflowSettings:
+    """Read [sla], [workflow] and [calendar] from the company configuration (the whole tousu.toml)."""
+    config = config or {}
+    sla = _table(config, "sla")
+    workflow = _table(config, "workflow")
+    calendar = _table(config, "calendar")
+
+    known_sla = {"default_preset", "categories", "end_of_day", "reminder_fractions", "escalation_delay", "presets"}
+    unknown = set(sla) - known_sla
+    if unknown:
+        raise WorkflowConfigError(f"[sla]: unknown key(s) {', '.join(sorted(unknown))}")
+
+    # Company-wide reminder fractions and escalation delay apply to every preset that does not set its own.
+    overrides: dict[str, Any] = {key: dict(value) for key, value in (sla.get("presets") or {}).items()}
+    for key in {*PRESET_DATA, *overrides}:
+        preset_override = overrides.setdefault(key, {})
+        if "reminder_fractions" in sla:
+            preset_override.setdefault("reminder_fractions", sla["reminder_fractions"])
+        if "escalation_delay" in sla:
+            escalation = dict(preset_override.get("escalation") or {})
+            escalation.setdefault("supervise_after", sla["escalation_delay"])
+            preset_override["escalation"] = escalation
+    try:
+        presets = load_presets({k: v for k, v in overrides.items() if v})
+    except SlaError as exc:
+        raise WorkflowConfigError(f"[sla]: {exc}") from None
+
+    categories = sla.get("categories", DEFAULT_CATEGORY_PRESETS)
+    if not isinstance(categories, Mapping):
+        raise WorkflowConfigError("[sla].categories: expected a table of category = \"preset\"")
+    default_preset = str(sla.get("default_preset", "general"))
+    for where, key in [("[sla].default_preset", default_preset),
+                       *((f"[sla].categories.{c}", str(p)) for c, p in categories.items())]:
+        if key not in presets:
+            raise WorkflowConfigError(f"{where}: no SLA preset {key!r}; known: {', '.join(sorted(presets))}")
+
+    threshold = workflow.get("money_approval_threshold", 0)
+    try:
+        money_threshold = decimal.Decimal(str(threshold))
+    except decimal.InvalidOperation:
+        raise WorkflowConfigError(f"[workflow].money_approval_threshold: not a number: {threshold!r}") from None
+    confirmed = calendar.get("confirmed_years", [])
+    if not isinstance(confirmed, list) or not all(isinstance(y, int) for y in confirmed):
+        raise WorkflowConfigError("[calendar].confirmed_years: expected a list of years such as [2027]")
+
+    return WorkflowSettings(
+        presets=presets,
+        preset_by_category={str(c): str(p) for c, p in categories.items()},
+        default_preset=default_preset,
+        end_of_day=_time("[sla].end_of_day", sla.get("end_of_day", "23:59:59")),
+        confirmed_years=frozenset(confirmed),
+        handling_department_sees_complainant=_bool(
+            "[workflow].handling_department_sees_complainant",
+            workflow.get("handling_department_sees_complainant", False),
+        ),
+        approval_for_money=_bool("[workflow].approval_for_money", workflow.get("approval_for_money", True)),
+        money_threshold=money_threshold,
+        money_measures=_strings(
+            "[workflow].money_measures", workflow.get("money_measures", sorted(DEFAULT_MONEY_MEASURES))
+        ),
+        quality_categories=_strings(
+            "[workflow].quality_categories", workflow.get("quality_categories", ["product_quality"])
+        ),
+        satisfied_score=_int("[workflow].satisfied_score", workflow.get("satisfied_score", 85)),
+        retention_years=_int("[workflow].retention_years", workflow.get("retention_years", 3), minimum=1),
+    )
+
+
+_cache: dict[int, tuple[Mapping[str, Any] | None, WorkflowSettings]] = {}
+_cache_lock = threading.Lock()
+
+
+def workflow_settings(config: Mapping[str, Any] | WorkflowSettings | None) -> WorkflowSettings:
+    """Settings for ``config`` (the company mapping), parsed once per mapping object.
+
+    Building the presets validates the whole [sla] table, which is too slow to repeat on every
+    message; the configuration is read-only after start-up, so the parsed value is kept per object.
+    """
+    if isinstance(config, WorkflowSettings):
+        return config
+    key = id(config)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] is config:
+            return hit[1]
+    parsed = parse_settings(config)
+    with _cache_lock:
+        if len(_cache) > 16:
+            _cache.clear()
+        _cache[key] = (config, parsed)  # keeps the mapping alive, so its id is not reused
+    return parsed
+
+
+__all__ = ["WorkflowSettings", "parse_settings", "workflow_settings"]
