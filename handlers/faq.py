@@ -1,0 +1,205 @@
+"""常见问题 (FAQ, seed 003): answer common questions in the chat before a complaint is needed.
+
+Entries live in the ``faq_entry`` table (question, keywords, answer); staff maintain them (console). An
+empty table is filled with the seed entries on first use: the ``[[faq]]`` entries of tousu.toml when
+there are any, else :data:`DEFAULT_ENTRIES`. Disable an entry (``active = false``) rather than delete it.
+
+A message matches an entry when it contains one of its keywords and reads like a question (or is short):
+a long statement that happens to contain "电话" is a complaint, not a question about phone numbers. The
+entry with the most (then the longest) keywords found wins. Answers may contain ``{service_phone}``,
+``{company}`` and ``{working_hours}``, filled in from the configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from handlers.context import HandlerContext
+from handlers.intake import commands as cmd
+from handlers.intake.settings import intake_settings
+from handlers.intake.state import Draft
+from handlers.messages import Reply
+from handlers.parsers import clean_text
+from handlers.render import render_message
+from storage.models import FaqEntry, IntakeMode, IntakeSession
+
+#: Messages up to this long may match without a question word ("退货流程", "工作时间").
+SHORT_MESSAGE = 15
+MENU_LIMIT = 9
+_QUESTION = re.compile(r"[?？]|吗|怎么|怎样|如何|什么|多久|多长|哪|几|是否|能不能|能否|可不可以|可以|可否|请问|咋")
+
+
+@dataclass(frozen=True)
+class FaqSeed:
+    question: str
+    keywords: tuple[str, ...]
+    answer: str
+
+
+DEFAULT_ENTRIES: tuple[FaqSeed, ...] = (
+    FaqSeed(
+        "投诉处理需要多长时间？",
+        ("多长时间", "多久", "几天", "时限", "什么时候处理", "什么时候能处理", "多快", "期限"),
+        "提交投诉后，回复里会写明适用的处理时限。一般情况下，我们在1小时内（非工作日4小时内）与您联系，"
+        "一般问题15个工作日内办结，重大问题30个工作日内办结；需要延期的会先征得您的同意。",
+    ),
+    FaqSeed(
+        "怎么查询投诉进度？",
+        ("进度", "处理到哪", "怎么查", "查询方法", "处理结果", "有结果"),
+        "回复“查询”即可查看您提交的全部投诉；也可以直接发送投诉编号（如 26110001），或点菜单“进度查询”。",
+    ),
+    FaqSeed(
+        "投诉需要准备哪些材料？",
+        ("材料", "证据", "凭证", "需要提供", "准备什么", "要准备"),
+        "请准备：产品名称和规格型号、生产批次号（见产品标签或质保书）、采购日期和数量，以及问题部位的照片或视频。"
+        "质保书、送货单、检测报告也可以拍照发送。",
+    ),
+    FaqSeed(
+        "怎么联系人工客服？",
+        ("人工客服", "客服电话", "服务电话", "联系电话", "热线", "打电话", "联系方式", "电话多少"),
+        "回复“人工”，工作人员会给您回电；也可以直接拨打服务电话 {service_phone}。",
+    ),
+    FaqSeed(
+        "你们的工作时间？",
+        ("工作时间", "上班时间", "几点上班", "几点下班", "营业时间", "周末", "节假日"),
+        "工作日 {working_hours} 有专人处理投诉（节假日按国家安排，含调休）。非工作时间也可以在这里提交，"
+        "我们上班后第一时间处理。",
+    ),
+    FaqSeed(
+        "我的信息会保密吗？",
+        ("保密", "隐私", "泄露", "匿名", "打击报复"),
+        "会。投诉人的信息和投诉内容只有处理您投诉的人员能看到，内部通知中的电话号码也会隐藏。",
+    ),
+    FaqSeed(
+        "对处理结果不满意怎么办？",
+        ("不满意", "重新处理", "再次投诉", "不认可", "结果不行"),
+        "处理结果反馈后我们会请您评价。如果不满意，请在评价时说明原因，或回复“人工”，我们会重新调查处理，直到问题解决。",
+    ),
+    FaqSeed(
+        "退换货怎么办理？",
+        ("退换货", "退货流程", "换货流程", "怎么退货", "怎么换货", "能退货", "能换货", "退款流程"),
+        "退换货需要先核实问题：请回复“投诉”登记，诉求选择“退货”或“更换”，并附上照片。核实后我们会与您商定退换方案。",
+    ),
+)
+
+
+def _seeds(company: Mapping[str, Any]) -> list[FaqSeed]:
+    configured = company.get("faq")
+    if not configured:
+        return list(DEFAULT_ENTRIES)
+    seeds: list[FaqSeed] = []
+    for index, item in enumerate(configured):
+        if not isinstance(item, Mapping) or not item.get("question") or not item.get("answer"):
+            raise ValueError(f"faq[{index}]: needs question, keywords and answer")
+        keywords = item.get("keywords") or []
+        if not isinstance(keywords, list) or not keywords:
+            raise ValueError(f"faq[{index}].keywords: a non-empty list of words")
+        seeds.append(FaqSeed(str(item["question"]), tuple(str(k) for k in keywords), str(item["answer"])))
+    return seeds
+
+
+def seed_faq(session: Session, seeds: Sequence[FaqSeed]) -> int:
+    """Insert the entries whose question is not there yet; returns how many were added."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    added = 0
+    for position, seed in enumerate(seeds, 1):
+        new_id = session.scalar(
+            insert(FaqEntry)
+            .values(question=seed.question, keywords=list(seed.keywords), answer=seed.answer, active=True,
+                    position=position)
+            .on_conflict_do_nothing(index_elements=["question"])
+            .returning(FaqEntry.id)
+        )
+        added += new_id is not None
+    return added
+
+
+def ensure_seeded(session: Session, company: Mapping[str, Any]) -> None:
+    """Seed an empty FAQ table (once: any row, active or not, means staff have taken over)."""
+    if session.scalar(sa.select(FaqEntry.id).limit(1)) is None:
+        seed_faq(session, _seeds(company))
+
+
+def _active(session: Session) -> list[FaqEntry]:
+    return list(session.scalars(
+        sa.select(FaqEntry).where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
+    ))
+
+
+def match(session: Session, text: str | None, ctx: HandlerContext) -> FaqEntry | None:
+    """The entry ``text`` asks about, or None."""
+    if not text:
+        return None
+    s = clean_text(text).lower()
+    if not s or (len(s) > SHORT_MESSAGE and not _QUESTION.search(s)):
+        return None
+    ensure_seeded(session, ctx.company)
+    best: tuple[int, int, int] | None = None
+    found: FaqEntry | None = None
+    for entry in _active(session):
+        hits = [str(k) for k in entry.keywords or [] if str(k) and str(k).lower() in s]
+        if not hits:
+            continue
+        score = (len(hits), max(len(h) for h in hits), -entry.position)
+        if best is None or score > best:
+            best, found = score, entry
+    return found
+
+
+def fill(answer: str, ctx: HandlerContext) -> str:
+    """Fill the placeholders of an answer (plain replacement: answers are data, never templates)."""
+    company = ctx.company.get("company", {}) or {}
+    settings = intake_settings(ctx.company)
+    values = {
+        "{service_phone}": str(company.get("service_phone") or "（请回复“人工”）"),
+        "{company}": ctx.company_name,
+        "{working_hours}": f"{settings.work_start:%H:%M}–{settings.work_end:%H:%M}",
+    }
+    for key, value in values.items():
+        answer = answer.replace(key, value)
+    return answer
+
+
+def answer(entry: FaqEntry, ctx: HandlerContext) -> Reply:
+    return Reply([render_message("faq/answer", ctx=ctx, question=entry.question, answer=fill(entry.answer, ctx))],
+                 handler="faq")
+
+
+def show_menu(session: Session, row: IntakeSession, ctx: HandlerContext) -> Reply:
+    """The 常见问题 menu: the questions, numbered; the next message's number picks one."""
+    ensure_seeded(session, ctx.company)
+    entries = _active(session)[:MENU_LIMIT]
+    draft = Draft(row)
+    if not entries:
+        return Reply([render_message("faq/empty", ctx=ctx)], handler="faq_menu")
+    if draft.mode is IntakeMode.NONE or draft.mode is IntakeMode.FAQ_MENU:
+        draft.reset()
+        draft.mode = IntakeMode.FAQ_MENU
+        draft.notes = {"faq_ids": [e.id for e in entries]}
+        draft.save(ctx.now)
+    return Reply([render_message("faq/menu", ctx=ctx, questions=[e.question for e in entries])], handler="faq_menu")
+
+
+def answer_menu_choice(session: Session, row: IntakeSession, text: str | None, ctx: HandlerContext) -> Reply | None:
+    """A number after the FAQ menu answers that question (the menu stays open for another number);
+    anything else, or a number after the idle time, ends the menu and returns None."""
+    draft = Draft(row)
+    ids = [int(i) for i in draft.notes.get("faq_ids", [])]
+    number = cmd.edit_target(text) if text is not None and cmd.normalise(text).isdigit() else None
+    fresh = ctx.now - draft.last_seen <= intake_settings(ctx.company).idle_after
+    entry = session.get(FaqEntry, ids[number - 1]) if fresh and number is not None and 1 <= number <= len(ids) else None
+    if entry is None or not entry.active:
+        draft.reset()
+        draft.save(ctx.now)
+        return None
+    draft.save(ctx.now)
+    reply = answer(entry, ctx)
+    return Reply([reply.texts[0] + "\n" + render_message("faq/more", ctx=ctx)], handler="faq")

@@ -1,0 +1,875 @@
+"""The intake conversation: apply one message to this follower's draft and say what comes next.
+
+The engine is a loop over the form (handlers/intake/form.py): it asks the first applicable step that has
+no answer yet, applies the reply to it, and when none is left shows the summary. Everything else is
+around that loop:
+
+* commands anywhere (``取消`` ``上一步`` ``跳过`` ``帮助`` ``人工``; at the summary ``确认`` and ``修改N``);
+* a refused answer re-asks the same step with the parser's hint, keeping every earlier answer;
+* photos, files and voice are kept as the draft's attachments at any step, a location can answer the
+  address step, voice with recognition text is typed text;
+* a draft idle for more than ``intake.idle_minutes`` is offered ``继续`` / ``重新开始``, and one idle for
+  more than ``intake.purge_days`` is dropped;
+* a first message that already says a lot pre-fills what extraction finds (handlers/extract.py).
+
+All state is the follower's ``IntakeSession`` row, locked by the router and saved through the caller's
+session; nothing here commits.
+
+人工 (a phone call): the request is the row's ``callback_requested_at``; the whole number is the draft's
+``phone`` answer or, without a draft, ``notes["callback_phone"]`` (the WeCom notice to the office masks
+it, so the console shows these rows). A complaint filed from such a draft has ``callback_requested``; a
+request made after filing marks the customer's open complaint and adds a ``callback_requested`` event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from handlers.calendar import WorkCalendar
+from handlers.classify import (
+    category_route,
+    department_name,
+    head_userids,
+    masked,
+    preset_for,
+    promise_conditions,
+)
+from handlers.context import HandlerContext
+from handlers.extract import extract
+from handlers.intake import commands as cmd
+from handlers.intake.fields import is_free_text_choice, parse_answer, to_json
+from handlers.intake.form import Form, Step, load_form, option_labels
+from handlers.intake.settings import IntakeSettings, intake_settings
+from handlers.intake.state import Draft, delete_draft_attachments, draft_attachments
+from handlers.intake.submit import attachment_summary, submit_complaint
+from handlers.intake.summary import render_summary
+from handlers.messages import IncomingMessage, Reply
+from handlers.parsers import clean_text, parse_free_text, parse_phone
+from handlers.render import render_message
+from handlers.sla import customer_promises
+from storage.models import (
+    ActorKind,
+    Attachment,
+    AttachmentKind,
+    Complaint,
+    ComplaintStatus,
+    Department,
+    IntakeMode,
+    IntakeSession,
+    TimelineEvent,
+)
+from storage.outbox import queue_staff_text
+
+log = logging.getLogger("tousu.intake")
+
+MEDIA_KINDS = {"image": AttachmentKind.IMAGE, "video": AttachmentKind.VIDEO, "file": AttachmentKind.FILE}
+#: A message this long (or one extraction finds something in) is worth offering a complaint for.
+SUBSTANTIVE_CHARS = 6
+#: A first message shorter than this is not taken as the description.
+DESCRIPTION_SEED_CHARS = 8
+RETRIES_BEFORE_HUMAN = 3
+#: A first message stating this many complaint fields starts the draft without asking "您是要投诉吗？".
+START_AT_ONCE_FIELDS = 2
+
+
+def message_text(message: IncomingMessage) -> str | None:
+    """What the customer typed: text, or voice with WeChat's recognition (counts as typed)."""
+    if message.kind == "text":
+        return message.text or ""
+    if message.kind == "voice" and message.text:
+        return message.text
+    return None
+
+
+def is_substantive(text: str | None, ctx: HandlerContext) -> bool:
+    """A message that says something (not "你好"): long enough, or it states a complaint field."""
+    if not text:
+        return False
+    cleaned = clean_text(text)
+    if len(cleaned) >= SUBSTANTIVE_CHARS and any(ch.isalpha() for ch in cleaned):
+        return True
+    return not _extract(cleaned, ctx).is_empty
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points used by the router
+# ---------------------------------------------------------------------------------------------
+
+
+def handle(session: Session, row: IntakeSession, message: IncomingMessage, ctx: HandlerContext) -> Reply | None:
+    """Intake's answer when this follower has an intake conversation going; None otherwise.
+
+    None also when a pending offer ("您是要投诉吗？") is answered with something else: the offer is
+    dropped and the router carries on with the message as if nothing had been pending.
+    """
+    draft = Draft(row)
+    if draft.mode in (IntakeMode.NONE, IntakeMode.FAQ_MENU):
+        return None
+    settings = intake_settings(ctx.company)
+    form = load_form(ctx.company)
+    idle = ctx.now - draft.last_seen
+    text = message_text(message)
+    if idle > settings.purge_after:
+        _discard(session, draft, ctx)
+        return None
+    if draft.mode is IntakeMode.OFFER:
+        if idle > settings.idle_after:
+            _discard(session, draft, ctx)
+            return None
+        return _answer_offer(session, draft, message, ctx, form)
+    if draft.mode is IntakeMode.CALLBACK_PHONE:
+        if idle <= settings.idle_after:
+            return _answer_callback_phone(session, draft, message, ctx, form, settings)
+        draft.mode = IntakeMode(draft.notes.pop("return_mode", IntakeMode.NONE.value))
+        if draft.mode is IntakeMode.NONE:
+            draft.save(ctx.now)
+            return None
+    if draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY) and idle > settings.idle_after and not (
+        cmd.is_(text, cmd.CONTINUE) or cmd.is_(text, cmd.RESTART) or cmd.is_(text, cmd.CANCEL)
+    ):
+        return _offer_resume(session, draft, message, ctx, form, settings)
+    if draft.mode is IntakeMode.RESUME:
+        return _answer_resume(session, draft, message, ctx, form, settings)
+    return _fill(session, draft, message, ctx, form, settings)
+
+
+def start(
+    session: Session, row: IntakeSession, ctx: HandlerContext, *, seed_text: str | None = None,
+    started_at: dt.datetime | None = None, notes: Sequence[str] = (),
+) -> Reply:
+    """Begin a new draft (投诉, 我要投诉, the menu), pre-filled from ``seed_text`` when given."""
+    draft = Draft(row)
+    form = load_form(ctx.company)
+    recent = draft.mode is IntakeMode.NONE and draft.callback_requested_at is not None and (
+        ctx.now - draft.callback_requested_at <= intake_settings(ctx.company).idle_after
+    )
+    callback_phone = draft.notes.get("callback_phone") if recent else None
+    draft.reset(keep_callback=recent)
+    draft.notes.pop("callback_phone", None)
+    draft.mode = IntakeMode.FILLING
+    draft.started_at = started_at or ctx.now
+    understood: list[str] = []
+    if isinstance(callback_phone, str) and form.has("phone"):  # the number just given for the call-back
+        parsed = parse_phone(callback_phone, today=ctx.today)
+        if parsed.accepted:
+            _store(draft, form.step("phone"), to_json(parsed.value), parsed.display)
+    if seed_text:
+        understood = _prefill(draft, form, seed_text, ctx)
+    intro = render_message("intake/start", ctx=ctx, understood=understood)
+    return _advance(session, draft, ctx, form, before=[intro, *notes], handler="intake_start")
+
+
+def continue_or_start(session: Session, row: IntakeSession, ctx: HandlerContext) -> Reply:
+    """The 我要投诉 menu click: an unfinished draft continues where it stopped, else a new one starts."""
+    draft = Draft(row)
+    if draft.mode is IntakeMode.CALLBACK_PHONE:  # the menu, while we wait for a phone number: back to the draft
+        draft.mode = IntakeMode(draft.notes.pop("return_mode", IntakeMode.NONE.value))
+        draft.save(ctx.now)
+    if draft.mode is IntakeMode.OFFER:
+        seed = str(draft.notes.get("offer_text") or "") or None
+        return start(session, row, ctx, seed_text=seed, started_at=_parse_time(draft.notes.get("offer_at")))
+    if draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME):
+        if draft.mode is IntakeMode.RESUME:
+            draft.mode = IntakeMode(draft.notes.pop("resume_mode", IntakeMode.FILLING.value))
+        form = load_form(ctx.company)
+        note = render_message("intake/note/still_filling", ctx=ctx)
+        return _current(session, draft, ctx, form, before=[note])
+    return start(session, row, ctx)
+
+
+def offer(session: Session, row: IntakeSession, message: IncomingMessage, ctx: HandlerContext) -> Reply:
+    """Something that reads like a complaint arrived while nothing was pending.
+
+    If extraction finds at least two complaint fields in it (a category word alone may be praise:
+    "服务真好"), the draft starts at once with them filled in; otherwise we ask "您是要投诉吗？" and
+    keep the text, which is pre-filled on 是. Photos and files sent out of the blue are kept with the offer.
+    """
+    draft = Draft(row)
+    text = message_text(message)
+    if text is not None and len(_extract(clean_text(text), ctx).displays) >= START_AT_ONCE_FIELDS:
+        return start(session, row, ctx, seed_text=text)
+    draft.reset()
+    draft.mode = IntakeMode.OFFER
+    draft.notes = {"offer_text": clean_text(text)[:1000] if text else "", "offer_at": ctx.now.isoformat()}
+    if text is None:
+        _attach(session, draft, message, ctx)
+    draft.save(ctx.now)
+    return Reply([render_message("intake/offer", ctx=ctx, media=text is None)], handler="intake_offer")
+
+
+def request_callback(
+    session: Session, row: IntakeSession, message: IncomingMessage, ctx: HandlerContext
+) -> Reply:
+    """人工: record that the customer wants a phone call, tell staff, and say when to expect it."""
+    draft = Draft(row)
+    return _request_callback(session, draft, ctx, load_form(ctx.company), intake_settings(ctx.company))
+
+
+# ---------------------------------------------------------------------------------------------
+# Filling in the form
+# ---------------------------------------------------------------------------------------------
+
+
+def _fill(
+    session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, form: Form,
+    settings: IntakeSettings,
+) -> Reply:
+    text = message_text(message)
+    if message.kind in MEDIA_KINDS or (message.kind == "voice" and text is None):
+        return _media(session, draft, message, ctx, form, settings)
+    if message.kind == "location":
+        return _location(session, draft, message, ctx, form, settings)
+    if text is None:
+        note = render_message("intake/note/unsupported", ctx=ctx)
+        return _current(session, draft, ctx, form, before=[note])
+    command = cmd.command_of(text)
+    if command == cmd.CANCEL:
+        return _cancel(session, draft, ctx)
+    if command == cmd.HUMAN:
+        return _request_callback(session, draft, ctx, form, settings)
+    if cmd.is_(text, cmd.RESTART):
+        delete_draft_attachments(session, draft.openid)
+        return start(session, draft.row, ctx)
+    if command == cmd.HELP:
+        return _current(session, draft, ctx, form, before=[render_message("intake/help", ctx=ctx)])
+    if command == cmd.START or cmd.is_(text, cmd.CONTINUE):
+        return _current(session, draft, ctx, form, before=[render_message("intake/note/still_filling", ctx=ctx)])
+    if draft.mode is IntakeMode.SUMMARY:
+        return _answer_summary(session, draft, text, command, ctx, form)
+    step = _current_step(draft, form)
+    if step is None:
+        return _advance(session, draft, ctx, form)
+    if command == cmd.BACK:
+        return _back(session, draft, ctx, form)
+    if command == cmd.SKIP or (
+        cmd.is_(text, cmd.SOFT_SKIP) and not step.required and not step.allow_none
+    ):
+        return _skip(session, draft, step, ctx, form)
+    if step.parser == "evidence":
+        return _answer_evidence(session, draft, step, text, ctx, form)
+    return _answer(session, draft, step, text, ctx, form)
+
+
+def _current_step(draft: Draft, form: Form) -> Step | None:
+    editing = draft.notes.get("editing")
+    if isinstance(editing, str) and form.has(editing):
+        return form.step(editing)
+    return form.next_step(draft.answers)
+
+
+def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerContext, form: Form) -> Reply:
+    parsed = parse_answer(step, text, today=ctx.today)
+    if not parsed.accepted:
+        return _refuse(session, draft, step, parsed.hint, ctx, form)
+    value, display = parsed.value, parsed.display
+    seeds = step.seeds_description and step.parser == "choice" and is_free_text_choice(step, text)
+    if seeds and form.has("description") and "description" not in draft.answers:
+        draft.notes["description_seed"] = clean_text(text)[:200]
+    if step.key == "description" and draft.notes.get("description_seed"):
+        seed = str(draft.notes.pop("description_seed"))
+        if isinstance(value, str) and seed not in value:
+            combined = parse_free_text(f"{seed}。{value}", today=ctx.today, max_length=step.max_length)
+            value, display = combined.value, combined.display
+    _store(draft, step, value, display)
+    return _advance(session, draft, ctx, form)
+
+
+def _store(draft: Draft, step: Step, value: Any, display: str) -> None:
+    draft.answers[step.key] = value
+    draft.displays[step.key] = display
+    draft.notes.pop("retries", None)
+    previous = dict(draft.notes.get("previous") or {})
+    if previous.pop(step.key, None) is not None:
+        draft.notes["previous"] = previous
+    if draft.notes.get("editing") == step.key:
+        draft.notes.pop("editing")
+
+
+def _refuse(session: Session, draft: Draft, step: Step, hint: str, ctx: HandlerContext, form: Form) -> Reply:
+    retries = draft.notes.get("retries") or {}
+    count = int(retries.get("count", 0)) + 1 if retries.get("step") == step.key else 1
+    draft.notes["retries"] = {"step": step.key, "count": count}
+    before = [render_message("intake/note/refused", ctx=ctx, hint=hint)]
+    if count >= RETRIES_BEFORE_HUMAN:
+        before.append(render_message("intake/note/offer_human", ctx=ctx))
+    return _ask(session, draft, step, ctx, form, before=before, handler="intake_refused")
+
+
+def _skip(session: Session, draft: Draft, step: Step, ctx: HandlerContext, form: Form) -> Reply:
+    if step.required:
+        before = [render_message("intake/note/required", ctx=ctx, step=step)]
+        return _ask(session, draft, step, ctx, form, before=before, handler="intake_refused")
+    _store(draft, step, None, render_message("intake/note/skipped_display", ctx=ctx))
+    return _advance(session, draft, ctx, form)
+
+
+def _back(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> Reply:
+    """上一步: re-ask the answered step before the open one (in form order); its old answer is shown."""
+    if draft.notes.pop("editing", None) is not None:
+        return _show_summary(session, draft, ctx, form)
+    current = _current_step(draft, form) if draft.mode is IntakeMode.FILLING else None
+    answered = [s for s in form.applicable(draft.answers) if s.key in draft.answers]
+    if current is not None:
+        keys = [s.key for s in form.applicable(draft.answers)]
+        position = keys.index(current.key) if current.key in keys else len(keys)
+        answered = [s for s in answered if keys.index(s.key) < position]
+    if not answered:
+        step = current or form.next_step(draft.answers)
+        if step is None:
+            return _advance(session, draft, ctx, form)
+        return _ask(session, draft, step, ctx, form, before=[render_message("intake/note/first_step", ctx=ctx)])
+    step = answered[-1]
+    previous = dict(draft.notes.get("previous") or {})
+    shown = draft.displays.pop(step.key, None)
+    if shown:
+        previous[step.key] = shown
+    draft.answers.pop(step.key)
+    draft.notes["previous"] = previous
+    draft.notes.pop("retries", None)
+    return _advance(session, draft, ctx, form)
+
+
+def _answer_evidence(
+    session: Session, draft: Draft, step: Step, text: str, ctx: HandlerContext, form: Form
+) -> Reply:
+    if cmd.is_(text, cmd.DONE):
+        attachments = draft_attachments(session, draft.openid)
+        if not attachments:
+            if step.required:
+                return _refuse(session, draft, step, render_message("intake/note/evidence_needed", ctx=ctx),
+                               ctx, form)
+            return _skip(session, draft, step, ctx, form)
+        _store(draft, step, len(attachments), attachment_summary(attachments))
+        return _advance(session, draft, ctx, form)
+    if cmd.is_(text, cmd.SOFT_SKIP):
+        return _skip(session, draft, step, ctx, form)
+    return _refuse(session, draft, step, render_message("intake/note/evidence_hint", ctx=ctx), ctx, form)
+
+
+# ---------------------------------------------------------------------------------------------
+# Media and location
+# ---------------------------------------------------------------------------------------------
+
+
+def _attach(session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext) -> Attachment:
+    meta: dict[str, Any] = {"msg_id": message.msg_id}
+    if message.kind == "location" and message.location is not None:
+        kind = AttachmentKind.LOCATION
+        meta |= {"latitude": message.location.latitude, "longitude": message.location.longitude,
+                 "label": message.location.label}
+    elif message.kind == "voice":
+        kind = AttachmentKind.VOICE
+        meta["format"] = message.raw.get("Format")
+    else:
+        kind = MEDIA_KINDS.get(message.kind, AttachmentKind.FILE)
+        for key in ("Title", "Description", "FileKey", "ThumbMediaId"):
+            if message.raw.get(key):
+                meta[key.lower()] = str(message.raw[key])[:200]
+    attachment = Attachment(
+        draft_openid=draft.openid, kind=kind, media_id=message.media_id, url=message.pic_url, meta=meta,
+        created_at=ctx.now,
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def _attach_within_limit(
+    session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, settings: IntakeSettings
+) -> bool:
+    if _attachment_count(session, draft.openid) >= settings.max_attachments:
+        return False
+    _attach(session, draft, message, ctx)
+    return True
+
+
+def _attachment_count(session: Session, openid: str) -> int:
+    return int(session.scalar(
+        sa.select(sa.func.count()).select_from(Attachment)
+        .where(Attachment.draft_openid == openid, Attachment.complaint_id.is_(None))
+    ) or 0)
+
+
+def _media(
+    session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, form: Form,
+    settings: IntakeSettings,
+) -> Reply:
+    count = _attachment_count(session, draft.openid)
+    if count >= settings.max_attachments:
+        before = [render_message("intake/note/attachments_full", ctx=ctx, limit=settings.max_attachments)]
+        return _current(session, draft, ctx, form, before=before)
+    _attach(session, draft, message, ctx)
+    kind = "voice" if message.kind == "voice" else message.kind
+    if draft.mode is IntakeMode.SUMMARY:
+        note = render_message("intake/note/media_saved", ctx=ctx, kind=kind, count=count + 1, evidence=False)
+        draft.save(ctx.now)
+        return Reply([note + "\n" + render_message("intake/summary_hint", ctx=ctx)], handler="intake_media")
+    step = _current_step(draft, form)
+    if message.kind == "voice":
+        before = [render_message("intake/note/voice_unrecognised", ctx=ctx)]
+        return _current(session, draft, ctx, form, before=before, handler="intake_media")
+    if step is not None and step.parser == "evidence":
+        draft.save(ctx.now)
+        ack = render_message("intake/note/media_saved", ctx=ctx, kind=kind, count=count + 1, evidence=True)
+        return Reply([ack], handler="intake_media")
+    before = [render_message("intake/note/media_saved", ctx=ctx, kind=kind, count=count + 1, evidence=False)]
+    return _current(session, draft, ctx, form, before=before, handler="intake_media")
+
+
+def _location(
+    session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, form: Form,
+    settings: IntakeSettings,
+) -> Reply:
+    location = message.location
+    step = _current_step(draft, form) if draft.mode is IntakeMode.FILLING else None
+    if step is not None and step.parser == "address" and location is not None:
+        label = location.label.strip() or f"{location.latitude:.5f},{location.longitude:.5f}"
+        value = {"label": label[: step.max_length], "latitude": location.latitude, "longitude": location.longitude}
+        _store(draft, step, value, label[:60])
+        return _advance(session, draft, ctx, form)
+    return _media(session, draft, message, ctx, form, settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary, edit, submit
+# ---------------------------------------------------------------------------------------------
+
+
+def _answer_summary(
+    session: Session, draft: Draft, text: str, command: str | None, ctx: HandlerContext, form: Form
+) -> Reply:
+    missing = form.next_step(draft.answers)
+    if missing is not None:  # the form changed under the draft (configuration): ask what is new
+        return _advance(session, draft, ctx, form)
+    if cmd.is_(text, cmd.CONFIRM):
+        return _submit(session, draft, ctx, form)
+    if command == cmd.BACK:
+        return _back(session, draft, ctx, form)
+    number = cmd.edit_target(text)
+    keys = [str(k) for k in draft.notes.get("summary_keys", [])]
+    if number is not None and 1 <= number <= len(keys) and form.has(keys[number - 1]):
+        key = keys[number - 1]
+        draft.mode = IntakeMode.FILLING
+        draft.notes["editing"] = key
+        previous = draft.displays.get(key)
+        return _ask(session, draft, form.step(key), ctx, form, previous=previous, handler="intake_edit")
+    draft.save(ctx.now)
+    return Reply([render_message("intake/summary_hint", ctx=ctx, count=len(keys))], handler="intake_summary")
+
+
+def _show_summary(session: Session, draft: Draft, ctx: HandlerContext, form: Form, before: Sequence[str] = ()) -> Reply:
+    draft.mode = IntakeMode.SUMMARY
+    draft.step = None
+    attachments = draft_attachments(session, draft.openid)
+    text, keys = render_summary(draft, form, attachments, ctx, before=before)
+    draft.notes["summary_keys"] = keys
+    draft.save(ctx.now)
+    return Reply([text], handler="intake_summary")
+
+
+def _submit(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> Reply:
+    complaint = submit_complaint(session, draft, ctx)
+    reply = render_acknowledgement(session, complaint, ctx)
+    draft.reset()
+    draft.save(ctx.now)
+    return Reply([reply], handler="intake_submit")
+
+
+def render_acknowledgement(session: Session, complaint: Complaint, ctx: HandlerContext) -> str:
+    """已受理: the number, what happens next, and the configured preset's limits in plain words."""
+    route = category_route(complaint.category, ctx.company)
+    preset = preset_for(route, ctx.company)
+    conditions = promise_conditions(complaint.category, ctx.company)
+    promises = customer_promises(preset, complaint.severity.value, conditions=conditions)
+    return render_message(
+        "intake/submitted", ctx=ctx, number=complaint.number, promises=promises,
+        lead_office=department_name(session, route.lead_office, ctx.company),
+        callback=complaint.callback_requested,
+    )
+
+
+def _cancel(session: Session, draft: Draft, ctx: HandlerContext) -> Reply:
+    delete_draft_attachments(session, draft.openid)
+    draft.reset()
+    draft.save(ctx.now)
+    return Reply([render_message("intake/cancelled", ctx=ctx)], handler="intake_cancel")
+
+
+def _discard(session: Session, draft: Draft, ctx: HandlerContext) -> None:
+    delete_draft_attachments(session, draft.openid)
+    draft.reset()
+    draft.save(ctx.now)
+
+
+# ---------------------------------------------------------------------------------------------
+# Offer, idle resume
+# ---------------------------------------------------------------------------------------------
+
+
+def _answer_offer(
+    session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, form: Form
+) -> Reply | None:
+    text = message_text(message)
+    offered = str(draft.notes.get("offer_text") or "")
+    offered_at = _parse_time(draft.notes.get("offer_at")) or ctx.now
+    if text is None and message.kind in (*MEDIA_KINDS, "voice", "location"):
+        _attach_within_limit(session, draft, message, ctx, intake_settings(ctx.company))
+        draft.save(ctx.now)
+        return Reply([render_message("intake/offer", ctx=ctx, media=True)], handler="intake_offer")
+    if text is None:
+        _discard(session, draft, ctx)
+        return None
+    command = cmd.command_of(text)
+    if command == cmd.START or cmd.is_(text, cmd.CONFIRM) or cmd.normalise(text) in ("要", "是的", "对的", "需要"):
+        return start(session, draft.row, ctx, seed_text=offered or None, started_at=offered_at)
+    if command == cmd.CANCEL or cmd.normalise(text) in ("不", "不是", "否", "不要", "不用", "不用了", "no"):
+        _discard(session, draft, ctx)
+        return Reply([render_message("intake/offer_declined", ctx=ctx)], handler="intake_offer")
+    if command is None and is_substantive(text, ctx):
+        combined = f"{offered} {clean_text(text)}".strip()[:1000]
+        return start(session, draft.row, ctx, seed_text=combined, started_at=offered_at)
+    _discard(session, draft, ctx)
+    return None
+
+
+def _offer_resume(
+    session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, form: Form,
+    settings: IntakeSettings,
+) -> Reply:
+    if message.kind in MEDIA_KINDS or (message.kind == "voice" and message_text(message) is None):
+        _attach_within_limit(session, draft, message, ctx, settings)
+    draft.notes["resume_mode"] = draft.mode.value
+    draft.mode = IntakeMode.RESUME
+    return _resume_prompt(session, draft, ctx, form)
+
+
+def _resume_prompt(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> Reply:
+    step = _current_step(draft, form)
+    answered = sum(1 for s in form.applicable(draft.answers) if s.key in draft.answers)
+    draft.save(ctx.now)
+    return Reply(
+        [render_message("intake/resume_offer", ctx=ctx, answered=answered, step=step)], handler="intake_resume"
+    )
+
+
+def _answer_resume(
+    session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, form: Form,
+    settings: IntakeSettings,
+) -> Reply:
+    text = message_text(message)
+    choice = cmd.normalise(text) if text is not None else None
+    if cmd.is_(text, cmd.CONTINUE) or choice == "1" or cmd.command_of(text) == cmd.START:
+        draft.mode = IntakeMode(draft.notes.pop("resume_mode", IntakeMode.FILLING.value))
+        return _current(session, draft, ctx, form)
+    if cmd.is_(text, cmd.RESTART) or choice == "2":
+        delete_draft_attachments(session, draft.openid)
+        return start(session, draft.row, ctx)
+    if cmd.is_(text, cmd.CANCEL):
+        return _cancel(session, draft, ctx)
+    if cmd.command_of(text) == cmd.HUMAN:
+        return _request_callback(session, draft, ctx, form, settings)
+    if message.kind in MEDIA_KINDS or (message.kind == "voice" and text is None):
+        _attach_within_limit(session, draft, message, ctx, settings)
+    return _resume_prompt(session, draft, ctx, form)
+
+
+# ---------------------------------------------------------------------------------------------
+# 人工: a phone call
+# ---------------------------------------------------------------------------------------------
+
+
+@cache
+def _calendar() -> WorkCalendar:
+    return WorkCalendar()
+
+
+def callback_expectation(ctx: HandlerContext, settings: IntakeSettings) -> dict[str, Any]:
+    """When staff will call: within N minutes in working hours, else after the next start of work."""
+    local = ctx.local_now
+    calendar = _calendar()
+    if calendar.is_working_day(local.date()):
+        if settings.work_start <= local.time() < settings.work_end:
+            return {"in_hours": True, "minutes": settings.callback_minutes, "day": None, "today": True}
+        if local.time() < settings.work_start:
+            return {"in_hours": False, "minutes": settings.callback_minutes, "day": local.date(), "today": True,
+                    "start": settings.work_start}
+    day = calendar.next_working_day(local.date())
+    return {"in_hours": False, "minutes": settings.callback_minutes, "day": day, "today": False,
+            "start": settings.work_start}
+
+
+def _latest_complaint(session: Session, openid: str) -> Complaint | None:
+    return session.scalar(
+        sa.select(Complaint).where(Complaint.openid == openid).order_by(Complaint.registered_at.desc(),
+                                                                       Complaint.id.desc()).limit(1)
+    )
+
+
+def _request_callback(
+    session: Session, draft: Draft, ctx: HandlerContext, form: Form, settings: IntakeSettings
+) -> Reply:
+    expectation = callback_expectation(ctx, settings)
+    in_draft = draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME)
+    recent = draft.callback_requested_at is not None and ctx.now - draft.callback_requested_at <= settings.idle_after
+    if draft.callback_requested_at is not None and (in_draft or recent):
+        note = render_message("intake/callback_recorded", ctx=ctx, again=True, expect=expectation,
+                              phone=None, service_phone=_service_phone(ctx))
+        if in_draft:
+            return _current(session, draft, ctx, form, before=[note], handler="callback")
+        draft.save(ctx.now)
+        return Reply([note], handler="callback")
+    phone = (draft.answers.get("phone") or {}).get("e164") if in_draft else None
+    complaint = None
+    if not in_draft:
+        complaint = _latest_complaint(session, draft.openid)
+        if complaint is not None and complaint.status == ComplaintStatus.CLOSED:
+            complaint = None
+        phone = complaint.phone if complaint is not None else None
+    if phone is None:
+        draft.notes["return_mode"] = draft.mode.value
+        draft.mode = IntakeMode.CALLBACK_PHONE
+        draft.save(ctx.now)
+        return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation)], handler="callback")
+    _record_callback(session, draft, ctx, settings, phone, complaint, in_draft)
+    note = render_message("intake/callback_recorded", ctx=ctx, again=False, expect=expectation,
+                          phone=masked(phone), service_phone=_service_phone(ctx))
+    if in_draft:
+        return _current(session, draft, ctx, form, before=[note], handler="callback")
+    draft.save(ctx.now)
+    return Reply([note], handler="callback")
+
+
+def _answer_callback_phone(
+    session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, form: Form,
+    settings: IntakeSettings,
+) -> Reply:
+    text = message_text(message)
+    return_mode = IntakeMode(draft.notes.get("return_mode", IntakeMode.NONE.value))
+    if text is None and message.kind != "event":
+        if return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME) and (
+            message.kind in (*MEDIA_KINDS, "voice", "location")
+        ):
+            _attach_within_limit(session, draft, message, ctx, settings)
+        draft.save(ctx.now)
+        expectation = callback_expectation(ctx, settings)
+        return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation)], handler="callback")
+    if text is None or cmd.is_(text, cmd.CANCEL):
+        draft.mode = return_mode
+        draft.notes.pop("return_mode", None)
+        note = render_message("intake/callback_cancelled", ctx=ctx)
+        if return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY):
+            return _current(session, draft, ctx, form, before=[note], handler="callback")
+        if return_mode is IntakeMode.RESUME:
+            return _resume_prompt(session, draft, ctx, form)
+        draft.reset()
+        draft.save(ctx.now)
+        return Reply([note], handler="callback")
+    parsed = parse_phone(text, today=ctx.today)
+    if not parsed.accepted or parsed.value is None:
+        draft.save(ctx.now)
+        expectation = callback_expectation(ctx, settings)
+        return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation, hint=parsed.hint)],
+                     handler="callback")
+    draft.mode = return_mode
+    draft.notes.pop("return_mode", None)
+    in_draft = return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME)
+    if in_draft and form.has("phone") and draft.answers.get("phone") is None:
+        _store(draft, form.step("phone"), to_json(parsed.value), parsed.display)
+    complaint = None if in_draft else _latest_complaint(session, draft.openid)
+    if complaint is not None and complaint.status == ComplaintStatus.CLOSED:
+        complaint = None
+    _record_callback(session, draft, ctx, settings, parsed.value.e164, complaint, in_draft)
+    note = render_message("intake/callback_recorded", ctx=ctx, again=False, expect=callback_expectation(ctx, settings),
+                          phone=masked(parsed.value.e164), service_phone=_service_phone(ctx))
+    if return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY):
+        return _current(session, draft, ctx, form, before=[note], handler="callback")
+    if return_mode is IntakeMode.RESUME:
+        draft.mode = IntakeMode(draft.notes.pop("resume_mode", IntakeMode.FILLING.value))
+        return _current(session, draft, ctx, form, before=[note], handler="callback")
+    draft.reset(keep_callback=True)
+    draft.save(ctx.now)
+    return Reply([note], handler="callback")
+
+
+def _record_callback(
+    session: Session, draft: Draft, ctx: HandlerContext, settings: IntakeSettings, phone: str,
+    complaint: Complaint | None, in_draft: bool,
+) -> None:
+    """Mark the request (on the draft, or on the customer's open complaint) and tell the office."""
+    office = settings.callback_office
+    category_label = None
+    draft.callback_requested_at = ctx.now
+    if not in_draft:  # kept on the row (masked in the notice, whole here) until a draft starts or it is purged
+        draft.notes["callback_phone"] = phone
+    if in_draft:
+        category = draft.answers.get("category")
+        if category:
+            code = category[0] if isinstance(category, list) else str(category)
+            office = category_route(code, ctx.company).lead_office
+            form = load_form(ctx.company)
+            category_label = option_labels(form.options_for("category")).get(code)
+    elif complaint is not None:
+        complaint.callback_requested = True
+        session.add(TimelineEvent(
+            complaint_id=complaint.id, at=ctx.now, actor_kind=ActorKind.CUSTOMER, actor_id=_mask(draft.openid),
+            action="callback_requested", details={"phone": masked(phone)},
+        ))
+        if complaint.lead_office_id is not None:
+            department = session.get(Department, complaint.lead_office_id)
+            if department is not None:
+                office = department.code
+    recipients = head_userids(session, office, ctx.company)
+    if not recipients:
+        log.warning("callback request from %s: no head on record for %s", _mask(draft.openid), office)
+        return
+    text = render_message(
+        "intake/staff_callback", ctx=ctx, phone=masked(phone), complaint=complaint, category=category_label,
+        expect=callback_expectation(ctx, settings),
+    )
+    queue_staff_text(session, recipients, text, dedupe_key=f"callback:{draft.openid}:{int(ctx.now.timestamp())}",
+                     complaint_id=complaint.id if complaint is not None else None)
+
+
+def _service_phone(ctx: HandlerContext) -> str | None:
+    phone = ctx.company.get("company", {}).get("service_phone")
+    return str(phone) if phone else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Asking
+# ---------------------------------------------------------------------------------------------
+
+
+def _advance(
+    session: Session, draft: Draft, ctx: HandlerContext, form: Form, *, before: Sequence[str] = (),
+    handler: str = "intake",
+) -> Reply:
+    """Ask the next unanswered step, or show the summary when the form is complete."""
+    step = _current_step(draft, form)
+    if step is None:
+        draft.notes.pop("editing", None)
+        return _show_summary(session, draft, ctx, form, before=before)
+    previous = (draft.notes.get("previous") or {}).get(step.key)
+    draft.mode = IntakeMode.FILLING
+    return _ask(session, draft, step, ctx, form, before=before, previous=previous, handler=handler)
+
+
+def _current(
+    session: Session, draft: Draft, ctx: HandlerContext, form: Form, *, before: Sequence[str] = (),
+    handler: str = "intake",
+) -> Reply:
+    """Say ``before`` and repeat the open question (or the summary's instructions)."""
+    if draft.mode is IntakeMode.SUMMARY and form.next_step(draft.answers) is None:
+        return _show_summary(session, draft, ctx, form, before=before)
+    if draft.mode is IntakeMode.SUMMARY:
+        draft.mode = IntakeMode.FILLING
+    return _advance(session, draft, ctx, form, before=before, handler=handler)
+
+
+def _ask(
+    session: Session, draft: Draft, step: Step, ctx: HandlerContext, form: Form, *, before: Sequence[str] = (),
+    previous: str | None = None, handler: str = "intake",
+) -> Reply:
+    draft.step = step.key
+    draft.mode = IntakeMode.FILLING
+    draft.save(ctx.now)
+    return Reply([question_text(draft, step, ctx, form, before=before, previous=previous)], handler=handler)
+
+
+def question_text(
+    draft: Draft, step: Step, ctx: HandlerContext, form: Form, *, before: Sequence[str] = (),
+    previous: str | None = None,
+) -> str:
+    prompt = step.prompt or render_message(step.template_name, ctx=ctx, answers=draft.answers)
+    number, total = form.position(step.key, draft.answers)
+    return render_message(
+        "intake/question", ctx=ctx, before=[b for b in before if b], prompt=prompt, step=step,
+        options=[(index, option.label) for index, option in enumerate(step.options, 1)],
+        progress=(number, total) if "category" in draft.answers and step.key != "category" else None,
+        previous=previous,
+        seed=draft.notes.get("description_seed") if step.key == "description" else None,
+        editing=draft.notes.get("editing") == step.key,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Pre-filling from a first message
+# ---------------------------------------------------------------------------------------------
+
+
+def _extract(text: str, ctx: HandlerContext) -> Any:
+    form = load_form(ctx.company)
+    return extract(
+        text, today=ctx.today,
+        category_options=form.options_for("category"),
+        problem_type_options=form.options_for("problem_type"),
+        demand_options=form.options_for("demands"),
+    )
+
+
+def _prefill(draft: Draft, form: Form, text: str, ctx: HandlerContext) -> list[str]:
+    """Fill the steps extraction finds in ``text``; returns the "已识别" lines to show back."""
+    found = _extract(clean_text(text), ctx)
+    values: dict[str, Any] = {
+        "category": [found.category] if found.category else None,
+        "phone": found.phone,
+        "product_name": found.product_name,
+        "batch": list(found.batch) or None,
+        "purchase_date": found.purchase_date,
+        "quantity": found.quantity,
+        "problem_type": [found.problem_type] if found.problem_type else None,
+        "demands": list(found.demands) or None,
+    }
+    understood: list[str] = []
+    for step in form.steps:
+        value = values.get(step.key)
+        display = found.displays.get(step.key)
+        if value is None or display is None:
+            continue
+        if step.parser == "choice" and not _valid_choice(step, value):
+            continue
+        _store(draft, step, to_json(value), display)
+        understood.append(f"{step.label}：{display}")
+    if form.has("description") and "description" not in draft.answers:
+        body = _strip_start_words(clean_text(text))
+        step = form.step("description")
+        if len(body) >= max(DESCRIPTION_SEED_CHARS, step.min_length):
+            parsed = parse_free_text(body, today=ctx.today, min_length=step.min_length, max_length=step.max_length)
+            if parsed.accepted:
+                _store(draft, step, parsed.value, parsed.display)
+                understood.append(f"{step.label}：{parsed.display}")
+    return understood
+
+
+def _valid_choice(step: Step, value: Any) -> bool:
+    codes = {option.code for option in step.options}
+    chosen = value if isinstance(value, list) else [value]
+    return bool(chosen) and all(code in codes for code in chosen) and (step.multi or len(chosen) == 1)
+
+
+def _strip_start_words(text: str) -> str:
+    for word in ("我要投诉", "我想投诉", "投诉一下", "投诉"):
+        if text.startswith(word):
+            return text[len(word):].lstrip("，,：:。 ")
+    return text
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+
+
+def _mask(openid: str) -> str:
+    return "***" if len(openid) <= 8 else f"{openid[:4]}…{openid[-4:]}"

@@ -1,0 +1,152 @@
+"""One step's answer: parsed by the step's parser, kept as JSON in the draft, written to the complaint.
+
+Parsers live in :mod:`handlers.parsers`; this module only picks the parser and options a step names and
+turns the parsed value into something the draft's JSON column can hold (and back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from handlers.intake.form import Step
+from handlers.parsers import (
+    FREE_TEXT_LIMIT,
+    Parsed,
+    Phone,
+    Quantity,
+    clean_text,
+    parse_batch,
+    parse_choice,
+    parse_contact,
+    parse_date,
+    parse_free_text,
+    parse_name,
+    parse_phone,
+    parse_quantity,
+    parse_yes_no,
+)
+
+_COLUMN_LIMITS = {"complainant_name": 100, "contact_person": 64, "product_name": 200, "spec_model": 200, "address": 300}
+ADDRESS_HINT = "请填写单位地址，如 洛阳市涧西区某某路8号；也可以发送位置（不填可回复“跳过”）"
+
+
+def parse_answer(step: Step, text: str, *, today: dt.date) -> Parsed[Any]:
+    """Parse ``text`` as the answer to ``step``; the value is JSON-ready (see :func:`to_json`)."""
+    parsed = _parse(step, text, today)
+    if not parsed.accepted:
+        return parsed
+    return Parsed.ok(to_json(parsed.value), parsed.display)
+
+
+def _parse(step: Step, text: str, today: dt.date) -> Parsed[Any]:
+    kind = step.parser
+    if kind == "name":
+        return parse_name(text, today=today)
+    if kind == "contact":
+        return parse_contact(text, today=today)
+    if kind == "phone":
+        return parse_phone(text, today=today)
+    if kind == "date":
+        return parse_date(text, today=today)
+    if kind == "quantity":
+        return parse_quantity(text, today=today, unit_required=step.unit_required)
+    if kind == "batch":
+        return parse_batch(text, today=today)
+    if kind == "yes_no":
+        return parse_yes_no(text, today=today)
+    if kind == "choice":
+        return parse_choice(text, today=today, options=step.options, multi=step.multi)
+    if kind == "address":
+        parsed = parse_free_text(text, today=today, min_length=max(step.min_length, 2), max_length=step.max_length)
+        return parsed if parsed.accepted else Parsed.refuse(ADDRESS_HINT)
+    if kind == "text":
+        return parse_free_text(
+            text, today=today, min_length=step.min_length, max_length=min(step.max_length, FREE_TEXT_LIMIT),
+            allow_none=step.allow_none,
+        )
+    raise ValueError(f"step {step.key!r}: parser {kind!r} does not take text")
+
+
+def to_json(value: Any) -> Any:
+    """Parser values as JSON: Phone → {e164, ext}, date → ISO, Quantity → {amount, unit}, tuples → lists."""
+    if isinstance(value, Phone):
+        return {"e164": value.e164, "ext": value.extension}
+    if isinstance(value, Quantity):
+        return {"amount": str(value.amount), "unit": value.unit}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_json(item) for item in value]
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def is_free_text_choice(step: Step, text: str) -> bool:
+    """True when a choice was made in words ("表面有划痕") rather than by number or label.
+
+    Such an answer says something about the problem, so steps marked ``seeds_description`` keep it as
+    the start of the description (CONVERSATION.md).
+    """
+    cleaned = clean_text(text)
+    if len(cleaned) < 4:
+        return False
+    labels = {option.label for option in step.options}
+    tokens = [t for t in re.split(r"[\s,;、，和及]+", cleaned) if t]
+    return not all(token.isdigit() or token in labels for token in tokens)
+
+
+def complaint_values(steps: list[Step], answers: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split answers into Complaint column values and extra fields (keys the model has no column for).
+
+    Only the given (applicable) steps count: answers to steps a changed category made inapplicable are
+    left out.
+    """
+    columns: dict[str, Any] = {}
+    extras: dict[str, Any] = {}
+    for step in steps:
+        if step.parser == "evidence":
+            continue
+        value = answers.get(step.key)
+        if not step.is_complaint_field:
+            if value is not None:
+                extras[step.key] = value
+            continue
+        if value is None:
+            continue
+        key = step.key
+        if key == "phone":
+            columns["phone"] = value["e164"]
+            columns["phone_ext"] = value.get("ext")
+        elif key == "quantity":
+            columns["quantity"] = decimal.Decimal(value["amount"])
+            columns["quantity_unit"] = value.get("unit")
+        elif key == "purchase_date":
+            columns["purchase_date"] = dt.date.fromisoformat(value)
+        elif key == "batch":
+            columns["batch"] = _cap("、".join(value) if isinstance(value, list) else str(value), 100)
+        elif key == "category" or key == "problem_type":
+            columns[key] = value[0] if isinstance(value, list) else str(value)
+        elif key == "demands":
+            columns["demands"] = list(value) if isinstance(value, list) else [value]
+        elif key in ("complainant_name", "contact_person", "product_name", "spec_model", "address"):
+            columns[key] = _cap(_text(value), _COLUMN_LIMITS[key])
+        else:  # description, usage_scenario, loss: free text
+            columns[key] = _text(value)
+    return columns, extras
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Mapping):  # an address answered with a location
+        return str(value.get("label") or "")
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,404 @@
+"""The intake form as data (投诉登记表): which steps, in which order, asked how, parsed how, when.
+
+The defaults follow DOMAIN.md and seed 001 第五条 (客户信息: 名称、联系人、联系方式; 产品信息: 名称、规格型号、
+生产批次、采购日期、数量; 投诉内容: 问题描述、使用场景、损失情况; 客户诉求). Product-quality steps carry the
+condition ``when = {category = ["product_quality"]}``, so the service and other paths skip them.
+
+A company changes the form in ``tousu.toml`` without code::
+
+    [[form.steps]]            # a key the form already has: the fields given replace the default's
+    key = "usage_scenario"
+    enabled = false            # drop the step
+
+    [[form.steps]]
+    key = "purchase_date"
+    required = false
+    prompt = "大概什么时候买的？（不记得可回复“跳过”）"   # literal question instead of the template
+
+    [[form.steps]]            # a new key: a new step (its answer is kept on the complaint's timeline)
+    key = "order_no"
+    label = "订单号"
+    parser = "text"
+    max_length = 40
+    required = false
+    after = "phone"            # or before = "…"; default: before the evidence step
+    prompt = "订单号或合同号？（没有可回复“跳过”）"
+
+    [form.options]             # replace an option list (codes are what statistics count)
+    demand = [{ code = "replace", label = "换货" }, { code = "refund", label = "退款", synonyms = ["退钱"] }]
+
+    [form.synonyms.category]   # or only teach an option more words
+    surroundings = ["灰大", "晚上吵"]
+
+A step's question comes from ``templates/messages/intake/step/<key>.txt.j2`` unless the step names another
+``template`` or gives a literal ``prompt``. Parsers are those of :mod:`handlers.parsers`, by name
+(:data:`PARSER_KINDS`). :func:`load_form` checks everything once and raises :class:`FormConfigError`
+naming the offending setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.parsers import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS, ChoiceOption
+
+#: Parser kinds a step may use (see handlers/intake/fields.py for what each accepts).
+PARSER_KINDS = frozenset(
+    {"name", "contact", "phone", "text", "address", "date", "quantity", "batch", "choice", "yes_no", "evidence"}
+)
+
+#: The built-in option lists, by the name a step's ``options`` refers to.
+OPTION_SETS: Mapping[str, tuple[ChoiceOption, ...]] = {
+    "category": CATEGORY_OPTIONS,
+    "problem_type": PROBLEM_TYPE_OPTIONS,
+    "demand": DEMAND_OPTIONS,
+}
+
+QUALITY_CATEGORY = "product_quality"
+_QUALITY = {"category": [QUALITY_CATEGORY]}
+
+#: The default form, in order; the same shape as ``[[form.steps]]`` entries in tousu.toml.
+DEFAULT_STEPS: tuple[Mapping[str, Any], ...] = (
+    {"key": "category", "label": "投诉类型", "parser": "choice", "options": "category", "seeds_description": True},
+    {"key": "complainant_name", "label": "单位/姓名", "parser": "name"},
+    {"key": "contact_person", "label": "联系人", "parser": "contact", "required": False},
+    {"key": "phone", "label": "联系电话", "parser": "phone"},
+    {"key": "address", "label": "单位地址", "parser": "address", "required": False, "max_length": 300},
+    {"key": "product_name", "label": "产品名称", "parser": "text", "max_length": 200, "when": _QUALITY},
+    {"key": "spec_model", "label": "规格型号", "parser": "text", "max_length": 200, "required": False,
+     "when": _QUALITY},
+    {"key": "batch", "label": "生产批次", "parser": "batch", "required": False, "when": _QUALITY},
+    {"key": "purchase_date", "label": "采购日期", "parser": "date", "when": _QUALITY},
+    {"key": "quantity", "label": "数量", "parser": "quantity", "when": _QUALITY},
+    {"key": "problem_type", "label": "问题类型", "parser": "choice", "options": "problem_type",
+     "seeds_description": True, "when": _QUALITY},
+    {"key": "description", "label": "问题描述", "parser": "text", "min_length": 5},
+    {"key": "usage_scenario", "label": "使用场景", "parser": "text", "required": False, "when": _QUALITY},
+    {"key": "loss", "label": "损失情况", "parser": "text", "allow_none": True},
+    {"key": "demands", "label": "您的诉求", "parser": "choice", "options": "demand", "multi": True},
+    {"key": "evidence", "label": "佐证材料", "parser": "evidence", "required": False},
+)  # fmt: skip
+
+#: Complaint columns a step's answer may fill (``field``); any other key is an extra field.
+COMPLAINT_FIELDS = frozenset(
+    {
+        "category", "complainant_name", "contact_person", "phone", "address", "product_name", "spec_model",
+        "batch", "purchase_date", "quantity", "problem_type", "description", "usage_scenario", "loss",
+        "demands",
+    }
+)  # fmt: skip
+
+_STEP_KEYS = frozenset(
+    {
+        "key", "label", "parser", "required", "enabled", "when", "template", "prompt", "options", "multi",
+        "min_length", "max_length", "allow_none", "unit_required", "seeds_description", "after", "before",
+    }
+)  # fmt: skip
+
+
+class FormConfigError(ValueError):
+    """The ``[form]`` configuration cannot be understood; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of the form.
+
+    ``when`` maps an earlier step's key to the answers that make this step apply (any of them; for a
+    several-choice answer, any overlap). ``options`` are the choices of a ``choice`` step.
+    """
+
+    key: str
+    label: str
+    parser: str
+    required: bool = True
+    when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    template: str | None = None
+    prompt: str | None = None
+    options: tuple[ChoiceOption, ...] = ()
+    multi: bool = False
+    min_length: int = 1
+    max_length: int = 1000
+    allow_none: bool = False
+    unit_required: bool = True
+    seeds_description: bool = False
+
+    @property
+    def template_name(self) -> str:
+        return self.template or f"intake/step/{self.key}"
+
+    @property
+    def is_complaint_field(self) -> bool:
+        return self.key in COMPLAINT_FIELDS
+
+    def applies(self, answers: Mapping[str, Any]) -> bool:
+        for key, wanted in self.when.items():
+            given = answers.get(key)
+            values = set(given) if isinstance(given, list | tuple) else {given}
+            if not values & set(wanted):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Form:
+    steps: tuple[Step, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_key", {step.key: step for step in self.steps})
+
+    def has(self, key: str) -> bool:
+        return key in self._by_key  # type: ignore[attr-defined]
+
+    def step(self, key: str) -> Step:
+        found: Step | None = self._by_key.get(key)  # type: ignore[attr-defined]
+        if found is None:
+            raise KeyError(f"the form has no step {key!r}")
+        return found
+
+    def applicable(self, answers: Mapping[str, Any]) -> list[Step]:
+        """The steps that apply given the answers so far, in order."""
+        return [step for step in self.steps if step.applies(answers)]
+
+    def next_step(self, answers: Mapping[str, Any]) -> Step | None:
+        """The first applicable step not answered (or skipped) yet; None when the form is complete."""
+        for step in self.applicable(answers):
+            if step.key not in answers:
+                return step
+        return None
+
+    def missing_required(self, answers: Mapping[str, Any]) -> list[Step]:
+        """Required steps without an answer (an explicit 无 on a step that allows it is an answer)."""
+        return [s for s in self.applicable(answers) if s.required and s.key not in answers]
+
+    def position(self, key: str, answers: Mapping[str, Any]) -> tuple[int, int]:
+        """(number of this step, number of steps) among the applicable ones, for "第3步/共12步"."""
+        keys = [s.key for s in self.applicable(answers)]
+        return (keys.index(key) + 1 if key in keys else len(keys), len(keys))
+
+    def options_for(self, name: str) -> tuple[ChoiceOption, ...]:
+        """The options of the step called ``name`` (empty when there is none)."""
+        return self.step(name).options if self.has(name) else ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading from configuration
+# ---------------------------------------------------------------------------------------------
+
+
+def _options(where: str, raw: Any) -> tuple[ChoiceOption, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise FormConfigError(f"{where}: a non-empty list of {{code, label, synonyms}} tables")
+    options: list[ChoiceOption] = []
+    codes: set[str] = set()
+    for index, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not item.get("code") or not item.get("label"):
+            raise FormConfigError(f"{where}[{index}]: needs code and label")
+        code = str(item["code"])
+        if code in codes:
+            raise FormConfigError(f"{where}[{index}]: code {code!r} appears twice")
+        codes.add(code)
+        synonyms = item.get("synonyms", [])
+        if not isinstance(synonyms, list):
+            raise FormConfigError(f"{where}[{index}].synonyms: a list of words")
+        options.append(ChoiceOption(code, str(item["label"]), tuple(str(s) for s in synonyms)))
+    return tuple(options)
+
+
+def _option_sets(form_config: Mapping[str, Any]) -> dict[str, tuple[ChoiceOption, ...]]:
+    sets = dict(OPTION_SETS)
+    overrides = form_config.get("options", {})
+    if not isinstance(overrides, Mapping):
+        raise FormConfigError("form.options: a table of option lists")
+    for name, raw in overrides.items():
+        sets[str(name)] = _options(f"form.options.{name}", raw)
+    extra = form_config.get("synonyms", {})
+    if not isinstance(extra, Mapping):
+        raise FormConfigError("form.synonyms: a table of {option set = {code = [words]}}")
+    for name, by_code in extra.items():
+        if name not in sets:
+            raise FormConfigError(f"form.synonyms.{name}: no option list called {name!r}")
+        if not isinstance(by_code, Mapping):
+            raise FormConfigError(f"form.synonyms.{name}: a table of code = [words]")
+        known = {option.code for option in sets[name]}
+        for code, words in by_code.items():
+            if code not in known:
+                raise FormConfigError(f"form.synonyms.{name}.{code}: no option with code {code!r}")
+            if not isinstance(words, list):
+                raise FormConfigError(f"form.synonyms.{name}.{code}: a list of words")
+        sets[name] = tuple(
+            ChoiceOption(o.code, o.label, (*o.synonyms, *(str(w) for w in by_code.get(o.code, []))))
+            for o in sets[name]
+        )
+    return sets
+
+
+def _when(where: str, raw: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, Mapping):
+        raise FormConfigError(f"{where}: a table such as {{ category = [\"product_quality\"] }}")
+    result: dict[str, tuple[str, ...]] = {}
+    for key, values in raw.items():
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list) or not values:
+            raise FormConfigError(f"{where}.{key}: a list of answer codes")
+        result[str(key)] = tuple(str(v) for v in values)
+    return result
+
+
+def _build_step(where: str, data: Mapping[str, Any], option_sets: Mapping[str, tuple[ChoiceOption, ...]]) -> Step:
+    unknown = set(data) - _STEP_KEYS
+    if unknown:
+        raise FormConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    key = data.get("key")
+    if not isinstance(key, str) or not key.isidentifier() or len(key) > 40:
+        raise FormConfigError(f"{where}.key: a short identifier such as order_no")
+    parser = data.get("parser")
+    if parser not in PARSER_KINDS:
+        raise FormConfigError(f"{where}.parser: one of {', '.join(sorted(PARSER_KINDS))} (got {parser!r})")
+    label = data.get("label")
+    if not isinstance(label, str) or not label:
+        raise FormConfigError(f"{where}.label: the field's name as the summary shows it")
+    options: tuple[ChoiceOption, ...] = ()
+    raw_options = data.get("options")
+    if parser == "choice":
+        if isinstance(raw_options, str):
+            if raw_options not in option_sets:
+                raise FormConfigError(f"{where}.options: no option list called {raw_options!r}")
+            options = option_sets[raw_options]
+        else:
+            options = _options(f"{where}.options", raw_options)
+    elif raw_options is not None:
+        raise FormConfigError(f"{where}.options: only choice steps have options")
+    for name in ("required", "multi", "allow_none", "unit_required", "seeds_description"):
+        if name in data and not isinstance(data[name], bool):
+            raise FormConfigError(f"{where}.{name}: true or false")
+    for name in ("min_length", "max_length"):
+        if name in data and (not isinstance(data[name], int) or not 0 <= data[name] <= 1000):
+            raise FormConfigError(f"{where}.{name}: a whole number from 0 to 1000")
+    for name in ("template", "prompt"):
+        if name in data and (not isinstance(data[name], str) or not data[name].strip()):
+            raise FormConfigError(f"{where}.{name}: a non-empty text")
+    return Step(
+        key=key,
+        label=label,
+        parser=parser,
+        required=data.get("required", True),
+        when=_when(f"{where}.when", data.get("when", {})),
+        template=data.get("template"),
+        prompt=data.get("prompt"),
+        options=options,
+        multi=data.get("multi", False),
+        min_length=data.get("min_length", 1),
+        max_length=data.get("max_length", 1000),
+        allow_none=data.get("allow_none", False),
+        unit_required=data.get("unit_required", True),
+        seeds_description=data.get("seeds_description", False),
+    )
+
+
+def _merged_entries(overrides: Sequence[Any]) -> list[dict[str, Any]]:
+    entries = [dict(entry) for entry in DEFAULT_STEPS]
+    for index, raw in enumerate(overrides):
+        where = f"form.steps[{index}]"
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
+            raise FormConfigError(f"{where}: a table with at least key = \"…\"")
+        override = dict(raw)
+        keys = [entry["key"] for entry in entries]
+        if override["key"] in keys:
+            position = keys.index(override["key"])
+            if "after" in override or "before" in override:
+                entries.pop(position)
+                keys.pop(position)
+                position = _insertion_point(where, override, keys)
+                merged = {**DEFAULT_BY_KEY.get(override["key"], {}), **override}
+                entries.insert(position, merged)
+            else:
+                entries[position] = {**entries[position], **override}
+        else:
+            entries.insert(_insertion_point(where, override, keys), override)
+    return entries
+
+
+DEFAULT_BY_KEY: Mapping[str, Mapping[str, Any]] = {entry["key"]: entry for entry in DEFAULT_STEPS}
+
+
+def _insertion_point(where: str, entry: Mapping[str, Any], keys: list[str]) -> int:
+    if "after" in entry:
+        if entry["after"] not in keys:
+            raise FormConfigError(f"{where}.after: no step {entry['after']!r}")
+        return keys.index(entry["after"]) + 1
+    if "before" in entry:
+        if entry["before"] not in keys:
+            raise FormConfigError(f"{where}.before: no step {entry['before']!r}")
+        return keys.index(entry["before"])
+    return keys.index("evidence") if "evidence" in keys else len(keys)
+
+
+def build_form(form_config: Mapping[str, Any] | None = None) -> Form:
+    """Build and check the form from the ``[form]`` table (defaults when absent)."""
+    form_config = form_config or {}
+    if not isinstance(form_config, Mapping):
+        raise FormConfigError("form: a table")
+    unknown = set(form_config) - {"steps", "options", "synonyms"}
+    if unknown:
+        raise FormConfigError(f"form: unknown setting(s) {', '.join(sorted(unknown))}")
+    overrides = form_config.get("steps", [])
+    if not isinstance(overrides, list):
+        raise FormConfigError("form.steps: an array of tables ([[form.steps]])")
+    option_sets = _option_sets(form_config)
+    steps: list[Step] = []
+    for index, entry in enumerate(_merged_entries(overrides)):
+        enabled = entry.pop("enabled", True)
+        entry.pop("after", None)
+        entry.pop("before", None)
+        if not isinstance(enabled, bool):
+            raise FormConfigError(f"form.steps ({entry.get('key')}).enabled: true or false")
+        if not enabled:
+            continue
+        steps.append(_build_step(f"form.steps ({entry.get('key', index)})", entry, option_sets))
+    _check(steps)
+    return Form(tuple(steps))
+
+
+def _check(steps: Sequence[Step]) -> None:
+    category = next((step for step in steps if step.key == "category"), None)
+    if category is None or category.parser != "choice" or category.multi:
+        raise FormConfigError("form.steps: the form needs its single-choice category step (诉求类型)")
+    if category.when:
+        raise FormConfigError("form.steps (category).when: the category step always applies")
+    seen: dict[str, Step] = {}
+    for step in steps:
+        for key, values in step.when.items():
+            earlier = seen.get(key)
+            if earlier is None:
+                raise FormConfigError(f"form.steps ({step.key}).when: {key!r} is not an earlier step")
+            if earlier.parser == "choice":
+                codes = {option.code for option in earlier.options}
+                unknown = [v for v in values if v not in codes]
+                if unknown:
+                    raise FormConfigError(f"form.steps ({step.key}).when.{key}: unknown code(s) {unknown}")
+        seen[step.key] = step
+    if len(seen) != len(steps):
+        raise FormConfigError("form.steps: a key appears twice")
+
+
+_CACHE: dict[int, tuple[Mapping[str, Any], Form]] = {}
+
+
+def load_form(company: Mapping[str, Any]) -> Form:
+    """The form of a company configuration (the whole parsed tousu.toml), built once per configuration."""
+    cached = _CACHE.get(id(company))
+    if cached is not None and cached[0] is company:
+        return cached[1]
+    form = build_form(company.get("form"))
+    if len(_CACHE) > 16:  # configurations are few (one per process; tests build a handful)
+        _CACHE.clear()
+    _CACHE[id(company)] = (company, form)  # the strong reference keeps id() from being reused
+    return form
+
+
+def option_labels(options: Iterable[ChoiceOption]) -> dict[str, str]:
+    return {option.code: option.label for option in options}

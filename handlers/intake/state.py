@@ -1,0 +1,166 @@
+"""The per-follower conversation row: locking it, a working copy of it, deleting it.
+
+Every customer message locks its sender's ``intake_session`` row before anything is decided, so two
+messages from one follower at the same moment are applied one after the other: on PostgreSQL the row is
+created with ``INSERT … ON CONFLICT DO NOTHING`` (safe when two first messages race) and then selected
+``FOR UPDATE``; on SQLite every write transaction is already serialised (BEGIN IMMEDIATE, storage/db.py).
+The lock is held until the delivery's transaction commits, together with the inbound-message row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Attachment, IntakeMode, IntakeSession
+from storage.outbox import cancel_pending_for
+
+DEFAULT_PURGE_AFTER = dt.timedelta(days=7)
+
+
+def lock_state(session: Session, openid: str, now: dt.datetime) -> IntakeSession:
+    """This follower's row, created if missing and locked for the rest of the transaction."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(IntakeSession)
+        .values(
+            openid=openid, mode=IntakeMode.NONE, answers={}, displays={}, notes={},
+            updated_at=now, created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["openid"])
+    )
+    row = session.scalars(
+        sa.select(IntakeSession)
+        .where(IntakeSession.openid == openid)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return row
+
+
+class Draft:
+    """A working copy of an ``IntakeSession`` row; :meth:`save` writes it back (JSON columns replaced whole).
+
+    Handlers change plain dicts and lists here instead of mutating the row's JSON in place, which
+    SQLAlchemy would not notice.
+    """
+
+    def __init__(self, row: IntakeSession) -> None:
+        self.row = row
+        self.openid = row.openid
+        self.mode = IntakeMode(row.mode)
+        self.step: str | None = row.step
+        self.answers: dict[str, Any] = dict(row.answers or {})
+        self.displays: dict[str, str] = {k: str(v) for k, v in (row.displays or {}).items()}
+        self.notes: dict[str, Any] = dict(row.notes or {})
+        self.started_at = row.started_at
+        self.callback_requested_at = row.callback_requested_at
+        self.last_seen = row.updated_at
+
+    @property
+    def has_draft(self) -> bool:
+        """True while a complaint is being filled in (or its summary shown, or resume offered)."""
+        return self.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME) or (
+            self.mode is IntakeMode.CALLBACK_PHONE and self.notes.get("return_mode") in (
+                IntakeMode.FILLING.value, IntakeMode.SUMMARY.value, IntakeMode.RESUME.value
+            )
+        )
+
+    def reset(self, *, keep_callback: bool = False) -> None:
+        """Back to nothing pending (the row itself stays: it is the lock).
+
+        ``keep_callback`` keeps a 人工 request made without a draft (its time and phone number), so the
+        console can list it and a complaint started soon after carries it.
+        """
+        callback_at = self.callback_requested_at if keep_callback else None
+        callback_phone = self.notes.get("callback_phone") if keep_callback else None
+        self.mode = IntakeMode.NONE
+        self.step = None
+        self.answers = {}
+        self.displays = {}
+        self.notes = {"callback_phone": callback_phone} if callback_at and callback_phone else {}
+        self.started_at = None
+        self.callback_requested_at = callback_at
+
+    def save(self, now: dt.datetime) -> None:
+        row = self.row
+        row.mode = self.mode
+        row.step = self.step
+        row.answers = dict(self.answers)
+        row.displays = dict(self.displays)
+        row.notes = dict(self.notes)
+        row.started_at = self.started_at
+        row.callback_requested_at = self.callback_requested_at
+        row.updated_at = now
+
+
+def draft_attachments(session: Session, openid: str) -> list[Attachment]:
+    return list(
+        session.scalars(
+            sa.select(Attachment)
+            .where(Attachment.draft_openid == openid, Attachment.complaint_id.is_(None))
+            .order_by(Attachment.id)
+        )
+    )
+
+
+def delete_draft_attachments(session: Session, openid: str) -> int:
+    result = session.execute(
+        sa.delete(Attachment)
+        .where(Attachment.draft_openid == openid, Attachment.complaint_id.is_(None))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def forget_customer(session: Session, openid: str) -> None:
+    """Unsubscribe (取消关注): drop the draft, the conversation row and unsent customer messages.
+
+    Filed complaints are business records under the retention rule and stay (WECHAT.md).
+    """
+    delete_draft_attachments(session, openid)
+    session.execute(
+        sa.delete(IntakeSession).where(IntakeSession.openid == openid).execution_options(synchronize_session=False)
+    )
+    cancel_pending_for(session, openid)
+
+
+def purge_stale_drafts(session: Session, now: dt.datetime, *, older_than: dt.timedelta = DEFAULT_PURGE_AFTER) -> int:
+    """Delete conversation rows (with their drafts and draft attachments) untouched for ``older_than``.
+
+    Returns how many rows were deleted. For the scheduler (daily is enough); safe to run while
+    messages arrive: a row a message touched in the meantime no longer matches and is kept.
+    """
+    cutoff = now - older_than
+    openids = list(
+        session.scalars(
+            sa.delete(IntakeSession)
+            .where(IntakeSession.updated_at < cutoff)
+            .returning(IntakeSession.openid)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for start in range(0, len(openids), 500):
+        chunk = openids[start : start + 500]
+        session.execute(
+            sa.delete(Attachment)
+            .where(Attachment.draft_openid.in_(chunk), Attachment.complaint_id.is_(None))
+            .execution_options(synchronize_session=False)
+        )
+    # Draft attachments whose conversation row is already gone (e.g. an earlier crash) go too.
+    session.execute(
+        sa.delete(Attachment)
+        .where(
+            Attachment.complaint_id.is_(None),
+            Attachment.draft_openid.is_not(None),
+            Attachment.created_at < cutoff,
+            ~sa.exists().where(IntakeSession.openid == Attachment.draft_openid),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return len(openids)

@@ -1,0 +1,158 @@
+"""Submit (确认提交): the draft becomes a numbered, classified, routed complaint in one transaction.
+
+:func:`submit_complaint` writes the ``Complaint`` (source ``wechat``, the openid, ``received_at`` = when
+the first message of this complaint arrived, every collected field), moves the draft's attachments to
+it, appends the ``registered`` timeline event, and queues the new-case message for the lead office
+(and for management when the rules suggest 重大). The complaint number is taken last, so the month's
+counter row stays locked for as short a time as possible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from handlers.classify import category_route, find_department, notify_new_case, suggest_severity
+from handlers.context import HandlerContext
+from handlers.intake.fields import complaint_values
+from handlers.intake.form import load_form, option_labels
+from handlers.render import render_message
+from handlers.workflow.deadlines import open_initial_deadlines
+from storage.models import (
+    ActorKind,
+    Attachment,
+    Complaint,
+    ComplaintStatus,
+    Severity,
+    Source,
+    TimelineEvent,
+)
+from storage.numbering import next_complaint_number
+
+if TYPE_CHECKING:
+    from handlers.intake.state import Draft
+
+
+class IncompleteDraft(ValueError):
+    """The draft lacks a required answer (the conversation asks it instead of submitting)."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = list(keys)
+        super().__init__(f"required steps not answered: {', '.join(self.keys)}")
+
+
+def attachment_summary(attachments: Sequence[Attachment]) -> str:
+    """"2张图片、1段语音" for summaries and staff messages."""
+    counts = Counter(str(a.kind.value if hasattr(a.kind, "value") else a.kind) for a in attachments)
+    return render_message("intake/attachments", counts=dict(counts))
+
+
+def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Complaint:
+    """File the draft as a complaint and return it (flushed, numbered; the caller commits).
+
+    Raises :class:`IncompleteDraft` when a required step has no answer. The draft itself is left as it
+    is; the conversation resets it after this returns.
+    """
+    form = load_form(ctx.company)
+    answers = draft.answers
+    missing = form.missing_required(answers)
+    if missing:
+        raise IncompleteDraft([step.key for step in missing])
+    steps = form.applicable(answers)
+    columns, extras = complaint_values(steps, answers)
+    category = str(columns["category"])
+    route = category_route(category, ctx.company)
+    applicable = {step.key for step in steps}
+    batches = [str(b) for b in answers.get("batch") or []] if "batch" in applicable else []
+    suggestion = suggest_severity(
+        ctx.company, batches=batches,
+        texts=[*(str(columns.get(k) or "") for k in ("description", "usage_scenario")), *map(str, extras.values())],
+        loss=columns.get("loss"),
+    )
+    lead = find_department(session, route.lead_office)
+    handling = find_department(session, route.handling_department)
+    attachments = list(session.scalars(
+        sa.select(Attachment)
+        .where(Attachment.draft_openid == draft.openid, Attachment.complaint_id.is_(None))
+        .order_by(Attachment.id)
+    ))
+    received_at = draft.started_at or ctx.now
+    fields: dict[str, Any] = dict(columns)
+    fields["complainant_name"] = str(columns.get("complainant_name") or columns.get("contact_person") or "")
+    fields["description"] = str(columns.get("description") or "")
+    complaint = Complaint(
+        **fields,
+        source=Source.WECHAT,
+        received_at=min(received_at, ctx.now),
+        registered_at=ctx.now,
+        status=ComplaintStatus.REGISTERED,
+        openid=draft.openid,
+        callback_requested=draft.callback_requested_at is not None,
+        severity=suggestion.severity,
+        severity_confirmed=False,
+        severity_reasons=list(suggestion.reasons),
+        sla_preset=route.sla_preset,
+        lead_office_id=lead.id if lead is not None else None,
+        handling_department_id=handling.id if handling is not None else None,
+        number=next_complaint_number(session, ctx.now),  # last: the month's counter stays locked until commit
+    )
+    session.add(complaint)
+    session.flush()
+    for attachment in attachments:
+        attachment.complaint_id = complaint.id
+        attachment.draft_openid = None
+    session.add(TimelineEvent(
+        complaint_id=complaint.id,
+        at=ctx.now,
+        actor_kind=ActorKind.CUSTOMER,
+        actor_id=_mask(draft.openid),
+        action="registered",
+        details=_registered_details(complaint, route, suggestion.reasons, extras, len(attachments), draft),
+    ))
+    labels = {
+        "category": option_labels(form.options_for("category")),
+        "problem_type": option_labels(form.options_for("problem_type")),
+        "demands": option_labels(form.options_for("demands")),
+    }
+    notify_new_case(
+        session, complaint, route, ctx.company,
+        category_label=labels["category"].get(category, category),
+        problem_label=labels["problem_type"].get(complaint.problem_type or "") if complaint.problem_type else None,
+        demand_labels=[labels["demands"].get(str(code), str(code)) for code in complaint.demands or []],
+        attachment_count=len(attachments),
+    )
+    session.flush()
+    # The clock starts now: first response, registration, investigation and whole-case deadlines.
+    open_initial_deadlines(session, complaint, ctx.now, company=ctx.company)
+    return complaint
+
+
+def _registered_details(
+    complaint: Complaint, route: Any, reasons: Sequence[str], extras: Mapping[str, Any], attachments: int,
+    draft: Draft,
+) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "source": Source.WECHAT.value,
+        "received_at": complaint.received_at.astimezone(dt.UTC).isoformat(),
+        "lead_office": route.lead_office,
+        "handling_department": route.handling_department,
+        "sla_preset": route.sla_preset,
+        "severity_suggested": complaint.severity.value,
+        "attachments": attachments,
+    }
+    if complaint.severity == Severity.MAJOR:
+        details["severity_reasons"] = list(reasons)
+    if extras:
+        details["extra_fields"] = dict(extras)
+    if draft.callback_requested_at is not None:
+        details["callback_requested_at"] = draft.callback_requested_at.astimezone(dt.UTC).isoformat()
+    return details
+
+
+def _mask(openid: str) -> str:
+    return "***" if len(openid) <= 8 else f"{openid[:4]}…{openid[-4:]}"
