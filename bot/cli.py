@@ -164,5 +164,16 @@ def simulate(url: str, openid: str | None, mode: str) -> None:
         time.sleep(0.05)
 
 
+
+# Domain command groups live beside the code they drive; registered here, after `main` exists.
+from bot.commands.calendar import calendar  # noqa: E402
+from bot.commands.menu import menu  # noqa: E402
+from bot.commands.org import org  # noqa: E402
+
+main.add_command(calendar)
+main.add_command(menu)
+main.add_command(org)
+
+
 if __name__ == "__main__":
     main()

@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.channels import Channels
 from bot.channels.sink import build_channels
 from bot.config import Settings
+from scheduler.jobs import install_domain_jobs
 from scheduler.outbox import dispatch_due, recover_stale_sending
 from storage.db import Database
 
@@ -70,7 +71,7 @@ def build_scheduler(db: Database, settings: Settings, *, blocking: bool = False,
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler: BaseScheduler = cls(timezone=TIMEZONE, job_defaults=dict(JOB_DEFAULTS))
     install_outbox_jobs(scheduler, db, settings, channels=channels)
-    # Later job families, one line each: install_sla_jobs(scheduler, db, settings), surveys, reports, purge.
+    install_domain_jobs(scheduler, db, settings)
     return scheduler
 
 

@@ -41,9 +41,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def database(database_url: str) -> Iterator[Database]:
     db = Database(database_url)
-    with db.engine.begin() as conn:  # start from nothing, even on a reused PostgreSQL database
-        Base.metadata.drop_all(conn)
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    with db.engine.begin() as conn:  # start from nothing, whatever an earlier run left behind
+        if db.dialect == "postgresql":
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            Base.metadata.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
     migrate.upgrade(db.engine)
     # Tables a change adds before its migration is written still get created here, so work in progress
     # can be tested; tests/storage/test_migrations.py is what fails until the migration exists.

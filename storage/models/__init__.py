@@ -12,6 +12,7 @@ from storage.models.complaint import (
     Source,
     TimelineEvent,
 )
+from storage.models.intake import FaqEntry, IntakeMode, IntakeSession
 from storage.models.messages import (
     DevSinkMessage,
     InboundChannel,
@@ -22,24 +23,47 @@ from storage.models.messages import (
     OutboxStatus,
 )
 from storage.models.org import Department, DepartmentKind, Staff
+from storage.models.workflow import (
+    CalendarException,
+    Deadline,
+    DeadlineStatus,
+    Extension,
+    ExtensionStatus,
+    FollowUp,
+    Investigation,
+    Plan,
+    PlanStatus,
+)
 
 __all__ = [
     "ActorKind",
     "Attachment",
     "AttachmentKind",
     "Base",
+    "CalendarException",
     "Complaint",
     "ComplaintCounter",
     "ComplaintStatus",
+    "Deadline",
+    "DeadlineStatus",
     "Department",
     "DepartmentKind",
     "DevSinkMessage",
+    "Extension",
+    "ExtensionStatus",
+    "FaqEntry",
+    "FollowUp",
     "InboundChannel",
     "InboundMessage",
     "InboundStatus",
+    "IntakeMode",
+    "IntakeSession",
+    "Investigation",
     "OutboxChannel",
     "OutboxMessage",
     "OutboxStatus",
+    "Plan",
+    "PlanStatus",
     "Severity",
     "Source",
     "Staff",

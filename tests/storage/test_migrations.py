@@ -26,3 +26,18 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_downgrade_to_empty_and_up_again(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}")
+    migrate.upgrade(db.engine)
+    migrate.downgrade(db.engine, "base")
+    assert migrate.current_revision(db.engine) is None
+    migrate.upgrade(db.engine)
+    assert migrate.pending_model_changes(db.engine) == []
+
+
+def test_migrations_on_the_test_database_match_the_models(database):
+    """The same check on the suite's database (PostgreSQL when TEST_DATABASE_URL is set)."""
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
+    assert migrate.pending_model_changes(database.engine) == []
