@@ -1,0 +1,577 @@
+"""`make bench`: tousu under gunicorn against the floor baseline, in one run, with the ratios.
+
+For each target — ``floor`` (bench/floor_app.py: verify, decrypt, parse, canned encrypted reply),
+``sqlite`` (tousu on a fresh SQLite file in a temporary directory) and ``postgres`` (tousu on a fresh
+``tousu_bench`` database, when PostgreSQL answers) — it migrates the database (``tousu db upgrade``),
+starts ``gunicorn -w 2`` on a free loopback port, waits until it is ready, and runs each scenario from a
+separate load process (bench/load.py; a warm-up first, then the timed window). All servers start first and
+take turns scenario by scenario, so tousu is measured within seconds of the floor. Then it prints one table,
+the ratios tousu/floor against the targets, and the calendar benchmark (bench/bench_calendar.py) if present.
+
+Errors are what the client saw (failed, non-200 or undecryptable replies, or no reply) plus the tracebacks
+the server logged meanwhile (tousu answers a failing handler with a 200 apology). Tables the models define
+but no migration creates yet are created as tests/conftest.py does, and listed in the printout.
+
+Targets (issue): throughput at least 0.8 of the floor's, p99 at most 1.5 times the floor's.
+
+    .venv/bin/python bench/run.py [--duration 10] [--concurrency 8] [--quick]
+                                  [--only floor,sqlite,postgres] [--scenarios message,conversation]
+
+PostgreSQL: ``BENCH_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) names the
+server; the benchmark creates and afterwards drops its own database ``tousu_bench`` there, so it never
+touches the tests' data. ``BENCH_CONVERSATION`` overrides the conversation script (JSON list or ``a|b|c``).
+Exit status: 1 when a target could not be run or requests failed, else 0 (``--strict``: also 1 on a FAIL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+from sqlalchemy.exc import SQLAlchemyError  # noqa: E402 - after the path set-up above
+
+from bench.load import SCENARIOS as LOAD_SCENARIOS  # noqa: E402
+from bench.load import get_scenario, script_from_env  # noqa: E402
+from bot.config import DEV_AES_KEY, DEV_APPID, DEV_WECHAT_TOKEN  # noqa: E402
+
+TARGETS = ("floor", "sqlite", "postgres")
+SCENARIOS = tuple(LOAD_SCENARIOS)  # every scenario bench/load.py registers
+DEFAULT_SCENARIOS = ("message", "conversation")
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BENCH_DB_NAME = "tousu_bench"
+THROUGHPUT_TARGET = 0.8  # tousu's msgs/s ÷ the floor's, at least
+P99_TARGET = 1.5  # tousu's p99 ÷ the floor's, at most
+WORKERS = 2
+READY_TIMEOUT = 30.0
+BIN = Path(sys.executable).parent
+
+
+def log(text: str) -> None:
+    """Progress goes to stderr; the results go to stdout."""
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- the servers -----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gunicorn:
+    """``gunicorn -w 2`` on a free loopback port, stopped with SIGTERM (then SIGKILL) on exit."""
+
+    def __init__(self, name: str, app_spec: str, env: dict[str, str], ready_path: str, workdir: Path) -> None:
+        self.name = name
+        self.app_spec = app_spec
+        self.env = env
+        self.ready_path = ready_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"gunicorn-{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Gunicorn:
+        cmd = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{self.port}",
+               "--graceful-timeout", "5", "--log-level", "warning", self.app_spec]
+        with self.log_path.open("wb") as out:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        started = time.perf_counter()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        log(f"[{self.name}] gunicorn -w {WORKERS} ready on {self.url} in {time.perf_counter() - started:.1f} s")
+        return self
+
+    def _wait_ready(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", self.ready_path)
+                status = conn.getresponse().status
+                conn.close()
+            except OSError as exc:
+                last = type(exc).__name__
+            else:
+                # tousu: /healthz says 200 once the database answers and is migrated; floor: any answer.
+                if self.ready_path != "/healthz" or status == 200:
+                    return
+                last = f"HTTP {status}"
+            time.sleep(0.1)
+        raise RuntimeError(f"not ready after {READY_TIMEOUT:.0f} s ({last}): {self.log_tail()}")
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def exceptions_since(self, offset: int) -> tuple[int, str]:
+        """Tracebacks the app logged after ``offset`` (a handler that failed still answers 200 with an
+        apology, so only its log tells), and the last line of the first one."""
+        with self.log_path.open("rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode("utf-8", errors="replace")
+        count = (text.count("Traceback (most recent call last)")  # a chained exception prints several
+                 - text.count("The above exception was the direct cause of the following exception")
+                 - text.count("During handling of the above exception, another exception occurred"))
+        first = ""
+        if count:
+            lines = text.split("Traceback (most recent call last)", 1)[1].splitlines()
+            first = next((ln for ln in lines[1:] if ln and not ln.startswith((" ", "\t"))), "")
+        return count, first[:240]
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return "\n".join(text[-lines:])
+
+    def __exit__(self, *exc: object) -> None:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)  # gunicorn's graceful stop: the master stops its workers
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def tousu_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(TOUSU_DEV="1", DATABASE_URL=database_url, WECHAT_TOKEN=DEV_WECHAT_TOKEN,
+               WECHAT_AES_KEY=DEV_AES_KEY, WECHAT_APPID=DEV_APPID)
+    return env
+
+
+def migrate(database_url: str) -> str:
+    tousu = BIN / "tousu"
+    cmd = [str(tousu)] if tousu.exists() else [sys.executable, "-m", "bot.cli"]
+    done = subprocess.run([*cmd, "db", "upgrade"], cwd=ROOT, env=tousu_env(database_url),
+                          capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"tousu db upgrade failed: {(done.stderr or done.stdout).strip()[-800:]}")
+    return done.stdout.strip()
+
+
+def ensure_schema(database_url: str) -> list[str]:
+    """Create tables the models define but no migration does yet (work in progress), as the tests do.
+
+    Returns their names, which the printout flags: a table listed there needs its migration.
+    """
+    import sqlalchemy as sa
+
+    import storage.models  # noqa: F401 - registers every model on Base.metadata
+    from storage.base import Base
+    from storage.db import Database
+
+    db = Database(database_url)
+    try:
+        existing = set(sa.inspect(db.engine).get_table_names())
+        missing = [t.name for t in Base.metadata.sorted_tables if t.name not in existing]
+        if missing:
+            Base.metadata.create_all(db.engine)
+        return missing
+    finally:
+        db.dispose()
+
+
+# -- PostgreSQL: a database of our own --------------------------------------------------------------
+
+@dataclass
+class Postgres:
+    url: str | None  # the bench database's URL, or None when unavailable
+    reason: str = ""
+    admin: dict[str, Any] = field(default_factory=dict)
+
+
+def _pg_admin(base_url: str) -> tuple[Any, dict[str, Any]]:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    dbname = url.database if url.database and url.database != BENCH_DB_NAME else "postgres"
+    kwargs = {"host": url.host or "127.0.0.1", "port": url.port or 5432, "user": url.username,
+              "password": url.password, "dbname": dbname, "connect_timeout": 3}
+    return url, {k: v for k, v in kwargs.items() if v is not None}
+
+
+def prepare_postgres(base_url: str) -> Postgres:
+    try:
+        import psycopg
+    except ImportError:
+        return Postgres(None, "psycopg is not installed")
+    url, admin = _pg_admin(base_url)
+    safe = url.render_as_string(hide_password=True)
+    try:
+        with psycopg.connect(**admin, autocommit=True) as conn:
+            _drop(conn)
+            conn.execute(f'CREATE DATABASE "{BENCH_DB_NAME}"')
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return Postgres(None, f"PostgreSQL at {safe}: {first}")
+    return Postgres(url.set(database=BENCH_DB_NAME).render_as_string(hide_password=False), admin=admin)
+
+
+def _drop(conn: Any) -> None:
+    import psycopg
+
+    try:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)')
+    except psycopg.errors.SyntaxError:  # before PostgreSQL 13
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}"')
+
+
+def drop_postgres(pg: Postgres) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(**pg.admin, autocommit=True) as conn:
+            _drop(conn)
+    except psycopg.Error as exc:
+        log(f"[postgres] could not drop {BENCH_DB_NAME}: {exc}")
+
+
+# -- one target, its scenarios --------------------------------------------------------------------
+
+@dataclass
+class Result:
+    target: str
+    scenario: str
+    report: dict[str, Any] | None = None
+    problem: str | None = None
+
+
+def run_load(server: Gunicorn, scenario: str, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.load", "--url", server.url, "--scenario", scenario,
+           "--concurrency", str(args.concurrency), "--duration", str(args.duration),
+           "--warmup", str(args.warmup), "--json"]
+    if server.proc is not None:
+        cmd += ["--watch-pid", str(server.proc.pid)]
+    if server.name == "postgres":
+        cmd += ["--watch-name", "postgres"]  # a local server's backends; nothing is found for a remote one
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                          timeout=args.duration + args.warmup + 180)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"load generator failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+    report: dict[str, Any] = json.loads(lines[-1])
+    return report
+
+
+@dataclass
+class Target:
+    name: str
+    server: Gunicorn | None = None
+    problem: str | None = None
+
+
+def start_target(name: str, args: argparse.Namespace, tmp: Path, stack: ExitStack) -> Target:
+    """Migrate and serve one target; everything started is stopped (and dropped) when ``stack`` closes."""
+    try:
+        if name == "floor":
+            server = Gunicorn("floor", "bench.floor_app:app", dict(os.environ), "/", tmp)
+        else:
+            if name == "sqlite":
+                url = f"sqlite:///{tmp / 'tousu-bench.sqlite3'}"
+            else:
+                pg = prepare_postgres(args.pg_url)
+                if pg.url is None:
+                    return Target(name, problem=f"skipped: {pg.reason}")
+                url = pg.url
+                if not args.keep_db:
+                    stack.callback(drop_postgres, pg)
+            log(f"[{name}] {migrate(url)}")
+            missing = ensure_schema(url)
+            if missing:
+                args.schema_notes.append(f"tousu/{name}: created {len(missing)} table(s) no migration creates yet "
+                                         f"(as tests/conftest.py does): {', '.join(missing)}")
+            server = Gunicorn(name, "bot:create_app()", tousu_env(url), "/healthz", tmp)
+        stack.enter_context(server)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired, SQLAlchemyError) as exc:
+        log(f"[{name}] failed: {exc}")
+        return Target(name, problem=f"failed: {str(exc).splitlines()[0]}")
+    return Target(name, server)
+
+
+def bench_scenario(target: Target, scenario: str, args: argparse.Namespace) -> Result:
+    if target.server is None:
+        return Result(target.name, scenario, problem=target.problem)
+    offset = target.server.log_size()
+    try:
+        report = run_load(target.server, scenario, args)
+        report["server_exceptions"], report["first_exception"] = target.server.exceptions_since(offset)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+        log(f"[{target.name}] {scenario} failed: {exc}")
+        return Result(target.name, scenario, problem=f"failed: {str(exc).splitlines()[0]}")
+    log(f"[{target.name}] {scenario}: {_rate(report)} p50 {report['p50_ms']} ms "
+        f"p99 {report['p99_ms']} ms errors {report['errors']} server exceptions {report['server_exceptions']}")
+    return Result(target.name, scenario, report)
+
+
+def _rate(report: dict[str, Any]) -> str:
+    if report["unit"] == "conversation":
+        return f"{report['convs_per_s']} conv/s ({report['msgs_per_s']} msg/s)"
+    return f"{report['msgs_per_s']} msg/s"
+
+
+# -- the printout ----------------------------------------------------------------------------------
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def fmt(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)])
+
+
+def _errors(report: dict[str, Any]) -> int:
+    """Client-side errors (failed, non-200, unreadable replies) plus exceptions the server logged."""
+    return int(report["errors"]) + int(report.get("server_exceptions", 0))
+
+
+def _other_share(report: dict[str, Any]) -> float:
+    """The share of the machine's CPU capacity used by processes other than the server and the load."""
+    capacity = float(report["elapsed_s"]) * (os.cpu_count() or 1)
+    other = report["machine_cpu_s"] - report["server_cpu_s"] - report["db_cpu_s"] - report["load_cpu_s"]
+    return max(0.0, other) / capacity if capacity else 0.0
+
+
+def _label(target: str) -> str:
+    return "floor" if target == "floor" else f"tousu/{target}"
+
+
+def results_table(results: Sequence[Result]) -> str:
+    headers = ["target", "scenario", "conv/s", "msgs/s", "p50 ms", "p99 ms", "errors", "messages",
+               "CPU ms/msg: server", "db", "load", "other"]
+    rows = []
+    for r in results:
+        if r.report is None:
+            rows.append([_label(r.target), r.scenario, *["-"] * (len(headers) - 2)])
+            continue
+        rep = r.report
+        n = max(rep["messages"], 1)
+        other = max(0.0, rep["machine_cpu_s"] - rep["server_cpu_s"] - rep["db_cpu_s"] - rep["load_cpu_s"])
+        rows.append([
+            _label(r.target), r.scenario,
+            f"{rep['convs_per_s']:.1f}" if rep["unit"] == "conversation" else "",
+            f"{rep['msgs_per_s']:.1f}", f"{rep['p50_ms']:.2f}", f"{rep['p99_ms']:.2f}",
+            str(_errors(rep)), str(rep["messages"]),
+            f"{rep['server_cpu_s'] / n * 1000:.2f}",
+            f"{rep['db_cpu_s'] / n * 1000:.2f}" if r.target == "postgres" else "-",
+            f"{rep['load_cpu_s'] / n * 1000:.2f}", f"{other / n * 1000:.2f}",
+        ])
+    return table(headers, rows, right=set(range(2, len(headers))))
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    line: list[str]
+
+
+def ratios(results: Sequence[Result]) -> list[Verdict]:
+    floor = {r.scenario: r.report for r in results if r.target == "floor" and r.report}
+    verdicts = []
+    for r in results:
+        base = floor.get(r.scenario)
+        if r.target == "floor" or r.report is None or base is None:
+            continue
+        rep = r.report
+        key = "convs_per_s" if rep["unit"] == "conversation" else "msgs_per_s"
+        throughput = rep[key] / base[key] if base[key] else 0.0
+        p99 = rep["p99_ms"] / base["p99_ms"] if base["p99_ms"] else float("inf")
+        ok_t, ok_p = throughput >= THROUGHPUT_TARGET, p99 <= P99_TARGET
+        clean = _errors(rep) == 0
+        passed = ok_t and ok_p and clean
+        verdict = "PASS" if passed else "FAIL"
+        why = [w for w, bad in (("throughput", not ok_t), ("p99", not ok_p), ("errors", not clean)) if bad]
+        unit = "conv/s" if rep["unit"] == "conversation" else "msgs/s"
+        verdicts.append(Verdict(passed, [
+            _label(r.target), r.scenario, f"{throughput:.2f} ({unit})", "PASS" if ok_t else "FAIL",
+            f"{p99:.2f}", "PASS" if ok_p else "FAIL", verdict + (f" ({', '.join(why)})" if why else ""),
+        ]))
+    return verdicts
+
+
+def run_calendar(quick: bool) -> tuple[int, str]:
+    script = ROOT / "bench" / "bench_calendar.py"
+    if not script.exists():
+        return 0, ""
+    extra = ["--calls", "5000", "--cases", "1000", "--repeat", "1"] if quick else []
+    for attempt in (extra, []) if extra else ([],):
+        done = subprocess.run([sys.executable, str(script), *attempt], cwd=ROOT, capture_output=True, text=True,
+                              timeout=600, check=False)
+        if done.returncode == 2 and "usage:" in done.stderr and attempt:
+            continue  # its options changed: run it with its defaults
+        return done.returncode, (done.stdout + done.stderr).rstrip()
+    return 1, ""
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+def _csv(allowed: Sequence[str]) -> Any:
+    def parse(text: str) -> list[str]:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        unknown = [t for t in items if t not in allowed]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(f"choose from {','.join(allowed)} (got {text!r})")
+        return items
+    return parse
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(description="tousu under gunicorn against the floor baseline.")
+    parser.add_argument("--duration", type=float, default=float(env.get("BENCH_DURATION", 10)),
+                        help="timed seconds per target and scenario (default 10, env BENCH_DURATION)")
+    parser.add_argument("--warmup", type=float, default=None, help="unmeasured seconds first (default 1.5)")
+    parser.add_argument("--concurrency", type=int, default=int(env.get("BENCH_CONCURRENCY", 8)),
+                        help="concurrent clients (default 8, env BENCH_CONCURRENCY)")
+    parser.add_argument("--quick", action="store_true", help="a short run (2 s per scenario), for checks")
+    parser.add_argument("--only", type=_csv(TARGETS), default=list(TARGETS), help="floor,sqlite,postgres")
+    parser.add_argument("--scenarios", type=_csv(SCENARIOS), default=list(DEFAULT_SCENARIOS),
+                        help=f"any of {','.join(SCENARIOS)} (default {','.join(DEFAULT_SCENARIOS)})")
+    parser.add_argument("--no-calendar", action="store_true", help="skip bench/bench_calendar.py")
+    parser.add_argument("--keep-db", action="store_true", help=f"keep the {BENCH_DB_NAME} PostgreSQL database")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed, too")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration = min(args.duration, 2.0)
+    if args.warmup is None:
+        args.warmup = 0.5 if args.quick else 1.5
+    if not 0 < args.duration <= 600 or args.concurrency < 1:
+        parser.error("--duration must be in (0, 600] and --concurrency at least 1")
+    args.pg_url = env.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL
+    args.pg_required = bool(env.get("BENCH_DATABASE_URL"))
+    args.schema_notes = []
+    return args
+
+
+def _versions() -> str:
+    from importlib.metadata import version
+
+    parts = [f"Python {platform.python_version()}"]
+    for dist in ("gunicorn", "flask", "wechatpy", "sqlalchemy"):
+        try:
+            parts.append(f"{dist} {version(dist)}")
+        except Exception:  # noqa: S112 - a missing version is not worth failing over
+            continue
+    return ", ".join(parts)
+
+
+@contextmanager
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="tousu-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # in order with stderr progress
+    started = time.perf_counter()
+    results: list[Result] = []
+    # All servers start first and then take turns scenario by scenario, so each tousu figure is measured
+    # within seconds of the floor's (a shared machine drifts; idle servers cost nothing).
+    with workdir() as tmp, ExitStack() as stack:
+        targets = [start_target(name, args, tmp, stack) for name in TARGETS if name in args.only]
+        for scenario in args.scenarios:
+            for target in targets:
+                results.append(bench_scenario(target, scenario, args))
+
+    print(f"tousu bench: gunicorn -w {WORKERS} (sync) on 127.0.0.1; load from a separate process, "
+          f"{args.concurrency} clients, {args.duration:g} s timed after {args.warmup:g} s warm-up per scenario")
+    print(f"{_versions()}; {os.cpu_count()} CPUs; signed + AES-encrypted text messages, distinct openids")
+    convo = [r for r in results if r.scenario == "conversation"]
+    if convo:
+        script = get_scenario("conversation", script_from_env()).script
+        print(f"conversation = {len(script)} messages per follower, each after the previous reply: "
+              + " / ".join(script))
+    print()
+    print(results_table(results))
+    print("CPU ms/msg: server = gunicorn's master and workers (SQLite runs inside them); db = the local PostgreSQL "
+          "server's\nprocesses; load = the load process; other = anything else running on the machine meanwhile.")
+    print()
+    verdicts = ratios(results)
+    if verdicts:
+        print(f"tousu ÷ floor (targets: throughput ≥ {THROUGHPUT_TARGET}, p99 ≤ {P99_TARGET})")
+        print(table(["target", "scenario", "throughput ratio", f"≥ {THROUGHPUT_TARGET}", "p99 ratio",
+                     f"≤ {P99_TARGET}", "result"], [v.line for v in verdicts], right={2, 4}))
+    elif not any(r.target == "floor" and r.report for r in results):
+        print("no ratios: the floor baseline was not run")
+    status = 0
+    for r in results:
+        required = r.target != "postgres" or args.pg_required or args.only == ["postgres"]
+        if r.report is None and (required or not (r.problem or "").startswith("skipped")):
+            status = 1
+        if r.report is not None and _errors(r.report):
+            status = 1
+    if args.strict and not all(v.passed for v in verdicts):
+        status = 1
+    notes = [f"{_label(r.target)} {r.scenario}: {n}" for r in results if r.report for n in r.report["notes"]]
+    notes += [f"{_label(r.target)} {r.scenario}: {r.problem}" for r in results if r.problem]
+    notes += [f"{_label(r.target)} {r.scenario}: errors seen by the client {r.report['error_kinds']}"
+              for r in results if r.report and r.report["errors"]]
+    notes += [f"{_label(r.target)} {r.scenario}: {r.report['server_exceptions']} exception(s) in the server log "
+              f"(warm-up included; tousu answers those 200 with an apology): {r.report['first_exception']}"
+              for r in results if r.report and r.report.get("server_exceptions")]
+    noisy = [f"{_label(r.target)} {r.scenario} {share:.0%}"
+             for r in results if r.report and (share := _other_share(r.report)) > 0.1]
+    if noisy:
+        notes.append("other processes were busy during the timed windows (share of the machine: "
+                     + ", ".join(noisy) + "); the figures are noisy, run again on a quiet machine")
+    notes = args.schema_notes + notes
+    for note in notes:
+        print(f"note: {note}")
+
+    if not args.no_calendar:
+        code, output = run_calendar(args.quick)
+        if output:
+            print()
+            print("== calendar (bench/bench_calendar.py) ==")
+            print(output)
+            if code != 0:
+                print(f"bench_calendar.py exited with {code}")
+                status = 1
+    print()
+    print(f"bench finished in {time.perf_counter() - started:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

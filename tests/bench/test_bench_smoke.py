@@ -1,0 +1,90 @@
+"""The benchmark's load generator against real loopback servers: a few dozen messages, sanity checks only.
+
+`make bench` is the measurement; this keeps bench/load.py and bench/floor_app.py working between runs.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from bench.floor_app import create_floor_app
+from bench.load import Report, Scenario, get_scenario, percentile, run_load
+from bot.wechat_sim import WeChatSide
+
+pytestmark = pytest.mark.socket
+
+
+def assert_sane(report: Report, messages: int) -> None:
+    assert report.errors == 0, report.error_kinds
+    assert report.messages == messages
+    assert report.ok_messages == messages
+    assert report.msgs_per_s > 0
+    assert report.elapsed_s > 0
+    assert 0 < report.p50_ms <= report.p90_ms <= report.p99_ms <= report.max_ms
+
+
+@pytest.fixture
+def floor_url() -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, create_floor_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_floor_answers_every_message(floor_url: str, wechat: WeChatSide) -> None:
+    report = run_load(floor_url, "message", concurrency=4, duration=2.0, max_messages=40, side=wechat)
+    assert_sane(report, 40)
+    assert report.conversations == 40  # a one-message script: each follower is one message
+
+
+def test_tousu_answers_every_message(live_server: Any, wechat: WeChatSide) -> None:
+    report = run_load(live_server.url, "message", concurrency=4, duration=2.0, max_messages=30, side=wechat)
+    assert_sane(report, 30)
+
+
+def test_tousu_conversations_run_in_order_per_follower(live_server: Any, wechat: WeChatSide) -> None:
+    scenario = get_scenario("conversation")
+    assert len(scenario.script) == 5
+    report = run_load(live_server.url, scenario, concurrency=2, duration=3.0, max_messages=20, side=wechat)
+    assert_sane(report, 20)
+    assert report.conversations == 4
+    assert report.convs_per_s > 0
+
+
+def test_a_custom_scenario_plugs_in(floor_url: str) -> None:
+    scenario = Scenario("two-step", ("你好", "投诉"))
+    report = run_load(floor_url, scenario, concurrency=3, duration=2.0, max_messages=12)
+    assert_sane(report, 12)
+    assert report.conversations == 6
+
+
+def test_only_loopback_and_only_bounded_runs() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        run_load("http://example.com", "message", duration=1.0)
+    with pytest.raises(ValueError, match="bound"):
+        run_load("http://127.0.0.1:9", "message", duration=None, max_messages=None)
+
+
+def test_failures_are_counted_not_raised() -> None:
+    with socket.socket() as s:  # a port nothing listens on: every request fails and counts as an error
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    report = run_load(f"http://127.0.0.1:{port}", "message", concurrency=2, duration=0.5, max_messages=4)
+    assert report.errors == report.messages > 0
+    assert report.ok_messages == 0
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) == 0.0
