@@ -17,7 +17,7 @@ from handlers.context import HandlerContext
 from handlers.messages import IncomingMessage, Location, Reply
 from handlers.render import split_text
 from storage.db import Database
-from storage.inbound import claim_inbound, find_inbound
+from storage.inbound import claim_inbound, find_inbound, record_reply
 from storage.models import InboundChannel, InboundStatus
 
 log = logging.getLogger("tousu.inbound")
@@ -87,11 +87,11 @@ def deliver(
     raises, all of it rolls back and the exception propagates to the view (which logs and apologises).
     """
     with db.transaction() as session:
-        row = claim_inbound(
+        inbound_id = claim_inbound(
             session, channel, message.dedupe_key, sender=message.sender, msg_type=message.kind,
-            msg_id=message.msg_id,
+            msg_id=message.msg_id, received_at=ctx.now,
         )
-        if row is None:
+        if inbound_id is None:
             earlier = find_inbound(session, channel, message.dedupe_key)
             if earlier is not None and earlier.status == InboundStatus.DONE:
                 return Outcome(earlier.reply, earlier.handler or "duplicate", "duplicate")
@@ -99,11 +99,10 @@ def deliver(
         reply = router(session, message, ctx)
         texts = [piece for text in reply.texts if text for piece in split_text(text)]
         for index, extra in enumerate(texts[1:], start=1):
-            queue_extra(session, message.sender, extra, f"reply:{row.id}:{index}")
-        row.reply = texts[0] if texts else None
-        row.handler = reply.handler
-        row.status = InboundStatus.DONE
-        return Outcome(row.reply, reply.handler, "ok")
+            queue_extra(session, message.sender, extra, f"reply:{inbound_id}:{index}")
+        first = texts[0] if texts else None
+        record_reply(session, inbound_id, first, reply.handler)
+        return Outcome(first, reply.handler, "ok")
 
 
 def log_delivery(channel: str, message: IncomingMessage | None, outcome: str, handler: str, started: float) -> None:

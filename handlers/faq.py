@@ -13,6 +13,8 @@ entry with the most (then the longest) keywords found wins. Answers may contain 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +121,8 @@ def seed_faq(session: Session, seeds: Sequence[FaqSeed]) -> int:
             .returning(FaqEntry.id)
         )
         added += new_id is not None
+    if added:
+        invalidate_cache()
     return added
 
 
@@ -128,10 +132,45 @@ def ensure_seeded(session: Session, company: Mapping[str, Any]) -> None:
         seed_faq(session, _seeds(company))
 
 
-def _active(session: Session) -> list[FaqEntry]:
-    return list(session.scalars(
-        sa.select(FaqEntry).where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
-    ))
+@dataclass(frozen=True)
+class _Keyed:
+    """What matching needs of an entry, as a plain value safe to keep between transactions."""
+
+    id: int
+    keywords: tuple[str, ...]
+    position: int
+
+
+# The FAQ is read on nearly every free-text message and changes rarely, so each process keeps the active
+# entries for CACHE_SECONDS (keyed by database URL). Edits made through this process call
+# `invalidate_cache()`; other processes see them within CACHE_SECONDS.
+CACHE_SECONDS = 30.0
+_cache: dict[str, tuple[float, tuple[_Keyed, ...]]] = {}
+_cache_lock = threading.Lock()
+
+
+def invalidate_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _active(session: Session, company: Mapping[str, Any]) -> tuple[_Keyed, ...]:
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    cached = _cache.get(key)
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    ensure_seeded(session, company)
+    rows = session.execute(
+        sa.select(FaqEntry.id, FaqEntry.keywords, FaqEntry.position)
+        .where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
+    ).all()
+    entries = tuple(
+        _Keyed(row.id, tuple(str(k).lower() for k in row.keywords or [] if str(k)), row.position) for row in rows
+    )
+    with _cache_lock:
+        _cache[key] = (now, entries)
+    return entries
 
 
 def match(session: Session, text: str | None, ctx: HandlerContext) -> FaqEntry | None:
@@ -141,17 +180,16 @@ def match(session: Session, text: str | None, ctx: HandlerContext) -> FaqEntry |
     s = clean_text(text).lower()
     if not s or (len(s) > SHORT_MESSAGE and not _QUESTION.search(s)):
         return None
-    ensure_seeded(session, ctx.company)
     best: tuple[int, int, int] | None = None
-    found: FaqEntry | None = None
-    for entry in _active(session):
-        hits = [str(k) for k in entry.keywords or [] if str(k) and str(k).lower() in s]
+    found: _Keyed | None = None
+    for entry in _active(session, ctx.company):
+        hits = [k for k in entry.keywords if k in s]
         if not hits:
             continue
         score = (len(hits), max(len(h) for h in hits), -entry.position)
         if best is None or score > best:
             best, found = score, entry
-    return found
+    return session.get(FaqEntry, found.id) if found is not None else None
 
 
 def fill(answer: str, ctx: HandlerContext) -> str:
@@ -176,7 +214,10 @@ def answer(entry: FaqEntry, ctx: HandlerContext) -> Reply:
 def show_menu(session: Session, row: IntakeSession, ctx: HandlerContext) -> Reply:
     """The 常见问题 menu: the questions, numbered; the next message's number picks one."""
     ensure_seeded(session, ctx.company)
-    entries = _active(session)[:MENU_LIMIT]
+    entries = list(session.scalars(
+        sa.select(FaqEntry).where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
+        .limit(MENU_LIMIT)
+    ))
     draft = Draft(row)
     if not entries:
         return Reply([render_message("faq/empty", ctx=ctx)], handler="faq_menu")

@@ -68,8 +68,12 @@ def _clear(db: Database) -> None:
 
 @pytest.fixture
 def db(database: Database) -> Iterator[Database]:
+    from handlers import faq
+
+    faq.invalidate_cache()  # per-process caches must not outlive the rows a test made
     yield database
     _clear(database)
+    faq.invalidate_cache()
 
 
 @pytest.fixture

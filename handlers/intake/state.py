@@ -10,6 +10,7 @@ The lock is held until the delivery's transaction commits, together with the inb
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,24 +24,29 @@ DEFAULT_PURGE_AFTER = dt.timedelta(days=7)
 
 
 def lock_state(session: Session, openid: str, now: dt.datetime) -> IntakeSession:
-    """This follower's row, created if missing and locked for the rest of the transaction."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(IntakeSession)
-        .values(
-            openid=openid, mode=IntakeMode.NONE, answers={}, displays={}, notes={},
-            updated_at=now, created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["openid"])
-    )
+    """This follower's row, created if missing and locked for the rest of the transaction.
+
+    One statement on every message: INSERT ... ON CONFLICT DO UPDATE ... RETURNING. The no-op update
+    (openid = excluded.openid) is what makes PostgreSQL lock an existing row, so two messages from one
+    follower are applied one after the other; it leaves ``updated_at`` alone, which idle detection reads.
+    """
+    params = {"openid": openid, "updated_at": now, "created_at": now}
     row = session.scalars(
-        sa.select(IntakeSession)
-        .where(IntakeSession.openid == openid)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        _lock_statement(session.get_bind().dialect.name), params, execution_options={"populate_existing": True}
     ).one()
     return row
+
+
+@cache
+def _lock_statement(dialect: str) -> Any:
+    """Built once per dialect (building it costs more than running it)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(IntakeSession).values(
+        openid=sa.bindparam("openid"), mode=IntakeMode.NONE, answers={}, displays={}, notes={},
+        updated_at=sa.bindparam("updated_at"), created_at=sa.bindparam("created_at"),
+    )
+    stmt = stmt.on_conflict_do_update(index_elements=["openid"], set_={"openid": stmt.excluded.openid})
+    return stmt.returning(IntakeSession)
 
 
 class Draft:

@@ -82,11 +82,13 @@ def try_answer(session: Session, message: IncomingMessage, ctx: HandlerContext) 
     """
     if message.kind not in ("text", "voice") or not message.text:
         return None
-    pending = pending_extensions_for(session, message.sender, ctx.now)
-    if not pending:
-        return None
+    # Words first: a message that is not a yes/no cannot answer the question, and this check runs on
+    # every message a follower sends, so it must not cost a query when there is nothing to answer.
     consent = parse_consent(_NUMBER.sub("", message.text))
     if consent is None:
+        return None
+    pending = pending_extensions_for(session, message.sender, ctx.now)
+    if not pending:
         return None
     numbers = set(_NUMBER.findall(message.text))
     chosen = pending[0]
