@@ -72,14 +72,16 @@ _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−﹣－"})
 _WHITESPACE = re.compile(r"\s+")
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, *, fold: bool = True) -> str:
     """Normalise what a phone keyboard produces so patterns can be written once.
 
     NFKC folds full-width digits and letters (１３８ → 138), circled numbers (② → 2) and full-width
     punctuation (：，（） → :,()). Control characters and lone surrogates are dropped: they cannot be
     shown back and would break storage as UTF-8. Runs of whitespace become one space.
+    ``fold=False`` keeps the characters as typed (a description keeps its Chinese punctuation).
     """
-    text = unicodedata.normalize("NFKC", text)
+    if fold:
+        text = unicodedata.normalize("NFKC", text)
     kept = []
     for char in text:
         category = unicodedata.category(char)
@@ -1067,7 +1069,7 @@ def parse_free_text(
     """
     del today
     limit = max(1, min(max_length, FREE_TEXT_LIMIT))
-    s = clean_text(text)
+    s = clean_text(text, fold=False)  # the customer's words as written, Chinese punctuation included
     if allow_none and re.sub(r"[.。!！]+$", "", s) in _NONE_WORDS:
         return Parsed.ok(None, "无")
     if not s:
@@ -1158,7 +1160,8 @@ def parse_batch(text: str, *, today: date) -> Parsed[tuple[str, ...]]:
         part = _BATCH_PREFIX.sub("", part)
         if not re.fullmatch(BATCH_CODE_PATTERN, part) or not re.search(r"[0-9]", part):
             return Parsed.refuse(BATCH_HINT)
-        if len(part) > 40:
+        if len(part) > 40 or re.fullmatch(r"[0-9]{1,2}", part):
+            # "2 4" is a menu answer typed one step late, not two batches (which would suggest 重大)
             return Parsed.refuse(BATCH_HINT)
         code = part.upper()
         if code not in codes:

@@ -692,3 +692,15 @@ def test_free_text_never_exceeds_the_limit(text: str, max_length: int, allow_non
     if result.accepted and result.value is not None:
         assert 0 < len(result.value) <= FREE_TEXT_LIMIT
         assert len(result.value) <= max(1, max_length)
+
+
+@pytest.mark.parametrize("text", ["2 4", "1", "12", "3、5"])
+def test_batch_refuses_bare_menu_numbers(text: str) -> None:
+    result = parse_batch(text, today=MONDAY)
+    assert not result.accepted
+    assert "批次" in result.hint
+
+
+def test_free_text_keeps_chinese_punctuation() -> None:
+    result = parse_free_text("铝板表面大面积划痕，无法用于外观件（开箱检验时发现）。", today=MONDAY)
+    assert result.value == "铝板表面大面积划痕，无法用于外观件（开箱检验时发现）。"
