@@ -11,15 +11,10 @@ from typing import Any
 
 import click
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.commands import settings_or_exit
+from bot.config import ConfigError
 
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        click.echo(f"tousu: configuration error: {exc}", err=True)
-        sys.exit(2)
+_settings = settings_or_exit
 
 
 def _configure_logging() -> None:

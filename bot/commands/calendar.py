@@ -22,7 +22,8 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.commands import settings_or_exit
+from bot.config import Settings
 from handlers.calendar import SHANGHAI, WorkCalendar
 from handlers.workflow.calendar_store import (
     import_exceptions,
@@ -40,12 +41,7 @@ _WEEKDAYS = "一二三四五六日"
 _OUTCOMES = {"added": "已添加", "updated": "已更新", "unchanged": "无变化", "removed": "已删除", "absent": "本无例外"}
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        click.echo(f"tousu: configuration error: {exc}", err=True)
-        sys.exit(2)
+_settings = settings_or_exit
 
 
 def _workflow(settings: Settings) -> WorkflowSettings:

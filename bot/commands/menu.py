@@ -40,13 +40,9 @@ def push(dry_run: bool) -> None:
     from wechatpy.exceptions import WeChatClientException
 
     from bot.channels.wechat import official_account_client
-    from bot.config import ConfigError, load_settings
+    from bot.commands import settings_or_exit
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        click.echo(f"tousu: configuration error: {exc}", err=True)
-        sys.exit(2)
+    settings = settings_or_exit()
     client = official_account_client(settings)
     if client is None:
         click.echo("tousu: WECHAT_SECRET is not set; the menu can only be pushed with the AppSecret", err=True)

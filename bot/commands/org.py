@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from bot.config import ConfigError, load_settings
+from bot.commands import settings_or_exit
 from handlers.org import sync_org
 from handlers.workflow.errors import OrgConfigError
 from storage.db import Database
@@ -21,11 +21,7 @@ def org() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change without writing it.")
 def sync(dry_run: bool) -> None:
     """Make the database match [org] in tousu.toml: add, update, deactivate (never delete)."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        click.echo(f"tousu: configuration error: {exc}", err=True)
-        sys.exit(2)
+    settings = settings_or_exit()
     database = Database(settings.database_url)
     try:
         with database.sessions() as session:
