@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,10 +19,12 @@ def queue_message(
     *,
     dedupe_key: str | None = None,
     complaint_id: int | None = None,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage | None:
     """Add a message to the outbox; with ``dedupe_key`` a second queueing of the same message is a no-op.
 
-    Returns the new row, or None when a message with the same ``dedupe_key`` is already queued.
+    ``not_before`` holds the message back until then (office hours). Returns the new row, or None when a
+    message with the same ``dedupe_key`` is already queued.
     """
     if dedupe_key is not None:
         existing = session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
@@ -30,6 +33,8 @@ def queue_message(
     message = OutboxMessage(
         channel=channel, recipient=recipient, payload=payload, dedupe_key=dedupe_key, complaint_id=complaint_id
     )
+    if not_before is not None:
+        message.next_attempt_at = not_before
     session.add(message)
     session.flush()
     return message
@@ -51,6 +56,7 @@ def queue_customer_text(
 def queue_staff_text(
     session: Session, userids: list[str], text: str, *, dedupe_key: str | None = None,
     complaint_id: int | None = None, title: str | None = None, url: str | None = None,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage | None:
     """A WeCom app message to staff (``userids`` joined with '|'); a title makes it a text card."""
     payload: dict[str, Any] = {"text": text}
@@ -60,7 +66,7 @@ def queue_staff_text(
         payload["url"] = url
     return queue_message(
         session, OutboxChannel.WECOM_APP, "|".join(userids), payload, dedupe_key=dedupe_key,
-        complaint_id=complaint_id,
+        complaint_id=complaint_id, not_before=not_before,
     )
 
 

@@ -555,6 +555,7 @@ def _sweep_row(
     now: dt.datetime,
     report: SweepReport,
     escalation: Escalation,
+    deliver_from: dt.datetime | None = None,
 ) -> None:
     key = f"sla:{row.id}:g{row.generation}"
     if complaint.status in TERMINAL:  # a closed case has nothing due
@@ -573,14 +574,14 @@ def _sweep_row(
         if row.breach_notified_at is None:
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.breach_to), "breach",
-                title="投诉处理超时", dedupe_key=f"{key}:breach", **context,
+                title="投诉处理超时", dedupe_key=f"{key}:breach", not_before=deliver_from, **context,
             )
             row.breach_notified_at = now
             report.breaches += 1
         if row.escalate_at is not None and now >= row.escalate_at and row.escalated_at is None:
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.supervise_to), "escalation",
-                title="超时督办", dedupe_key=f"{key}:escalation", **context,
+                title="超时督办", dedupe_key=f"{key}:escalation", not_before=deliver_from, **context,
             )
             row.escalated_at = now
             report.escalations += 1
@@ -596,7 +597,8 @@ def _sweep_row(
             last = due_now[-1]  # after a pause, one reminder for the latest point reached, not a burst
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.reminder_to), "reminder",
-                title="投诉处理催办", dedupe_key=f"{key}:reminder:{last}", **context,
+                title="投诉处理催办", dedupe_key=f"{key}:reminder:{last}", not_before=deliver_from,
+                **context,
             )
             row.reminders_done = last + 1
             report.reminders += 1
@@ -637,7 +639,8 @@ def sweep_deadlines(
         if complaint is None:  # pragma: no cover - rows cascade with their complaint
             continue
         preset = conf.presets.get(row.preset)
-        _sweep_row(session, row, complaint, now, report, preset.escalation if preset else Escalation())
+        _sweep_row(session, row, complaint, now, report, preset.escalation if preset else Escalation(),
+                   conf.deliver_from(now))
     report.extensions_expired = expire_extensions(session, now)
     session.flush()
     return report

@@ -151,6 +151,7 @@ def tell_staff(
     *,
     title: str | None = None,
     dedupe_key: str | None = None,
+    not_before: dt.datetime | None = None,
     **context: Any,
 ) -> OutboxMessage | None:
     """Queue one WeCom text (``templates/messages/workflow/<template>``) to ``staff``; None if nobody."""
@@ -159,7 +160,8 @@ def tell_staff(
         return None
     text = render_message(f"workflow/{template}", complaint=complaint, **context)
     return queue_staff_text(
-        session, userids, text, dedupe_key=dedupe_key, complaint_id=complaint.id, title=title
+        session, userids, text, dedupe_key=dedupe_key, complaint_id=complaint.id, title=title,
+        not_before=not_before,
     )
 
 

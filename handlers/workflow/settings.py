@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.calendar import SHANGHAI
 from handlers.sla import PRESET_DATA, SlaError, SlaPreset, get_preset, load_presets
 from handlers.workflow.errors import WorkflowConfigError
 
@@ -40,6 +41,19 @@ class WorkflowSettings:
     quality_categories: frozenset[str]
     satisfied_score: int  # 满意 at or above this score (seed 001: 85/100)
     retention_years: int
+    office_hours: tuple[dt.time, dt.time] | None = None  # deliver SLA alerts to staff only within (Asia/Shanghai)
+
+    def deliver_from(self, now: dt.datetime) -> dt.datetime | None:
+        """When a scheduled alert queued at ``now`` may reach staff: now within office hours, else the next
+        opening. A reminder that falls due at 00:00 waits for the morning instead of waking someone."""
+        if self.office_hours is None:
+            return None
+        opens, closes = self.office_hours
+        local = now.astimezone(SHANGHAI)
+        if opens <= local.time() < closes:
+            return None
+        day = local.date() if local.time() < opens else local.date() + dt.timedelta(days=1)
+        return dt.datetime.combine(day, opens, tzinfo=SHANGHAI).astimezone(dt.UTC)
 
     def preset_key_for(self, category: str | None) -> str:
         """The SLA preset configured for ``category`` (``[sla.categories]``), else the default one."""
@@ -159,7 +173,21 @@ def parse_settings(config: Mapping[str, Any] | None) -> WorkflowSettings:
         ),
         satisfied_score=_int("[workflow].satisfied_score", workflow.get("satisfied_score", 85)),
         retention_years=_int("[workflow].retention_years", workflow.get("retention_years", 3), minimum=1),
+        office_hours=_office_hours(workflow.get("office_hours", ["08:00", "20:00"])),
     )
+
+
+def _office_hours(value: Any) -> tuple[dt.time, dt.time] | None:
+    """``["08:00", "20:00"]``; an empty list sends SLA alerts the moment they are due."""
+    if value in ([], (), None, ""):
+        return None
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise WorkflowConfigError('[workflow].office_hours: expected ["HH:MM", "HH:MM"] or [] (always)')
+    opens = _time("[workflow].office_hours[0]", value[0])
+    closes = _time("[workflow].office_hours[1]", value[1])
+    if not opens < closes:
+        raise WorkflowConfigError("[workflow].office_hours: the opening time must come before the closing time")
+    return opens, closes
 
 
 _cache: dict[int, tuple[Mapping[str, Any] | None, WorkflowSettings]] = {}
