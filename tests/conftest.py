@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,6 +30,11 @@ from storage.base import Base
 from storage.db import Database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+# Property tests check behaviour, not speed (that is `make bench`'s job): no per-example deadline, which a
+# busy 2-core CI machine would otherwise turn into flaky failures; failures print the blob to reproduce.
+hypothesis.settings.register_profile("tousu", deadline=None, print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tousu"))
 
 
 @pytest.fixture(scope="session")
