@@ -7,7 +7,8 @@ that use several connections or threads (retries, concurrency, a real server soc
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,37 @@ def session(db: Database) -> Iterator[Session]:
     """A session for arranging data; the test commits when the code under test would."""
     with db.sessions() as s:
         yield s
+
+
+def run_concurrently(
+    target: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, timeout: float = 60.0
+) -> tuple[list[Any], list[BaseException]]:
+    """Call ``target(*args)`` for each ``args`` in its own thread, all released at once by a barrier.
+
+    Returns what the calls returned and what they raised (in completion order); concurrency tests assert
+    on both, so a failure in a thread is never lost.
+    """
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(args: tuple[Any, ...]) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            value = target(*args)
+            with lock:
+                results.append(value)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(args,)) for args in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout * 2)
+    return results, errors
 
 
 def count_rows(db: Database, model: Any, **filters: Any) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from handlers.intake import lock_state, purge_stale_drafts
 from storage.db import Database
 from storage.models import Attachment, AttachmentKind, Complaint, IntakeMode, IntakeSession, Source
-from tests.conftest import count_rows
+from tests.conftest import count_rows, run_concurrently
 from tests.handlers.test_intake_chat import NOW, QUALITY_ANSWERS, Chat
 
 
@@ -25,22 +24,11 @@ def test_lock_state_creates_one_row_per_follower(db: Database) -> None:
 
 
 def test_concurrent_first_messages_create_one_row(db: Database) -> None:
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
-
     def first() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with db.transaction() as s:
-                lock_state(s, "oState0000000002", NOW)
-        except BaseException as exc:
-            errors.append(exc)
+        with db.transaction() as s:
+            lock_state(s, "oState0000000002", NOW)
 
-    threads = [threading.Thread(target=first) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _, errors = run_concurrently(first, [()] * 8)
     assert errors == []
     assert count_rows(db, IntakeSession) == 1
 
@@ -53,25 +41,10 @@ def test_simultaneous_messages_from_one_follower_apply_one_after_the_other(
     chat.send("投诉")
     for answer in QUALITY_ANSWERS:
         chat.send(answer)
-    barrier = threading.Barrier(8)
-    replies: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    def photo(n: int) -> str:
+        return Chat(db, company_config, openid=chat.openid, now=chat.now).image(f"m{n}")
 
-    def photo(n: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            reply = Chat(db, company_config, openid=chat.openid, now=chat.now).image(f"m{n}")
-            with lock:
-                replies.append(reply)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=photo, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    replies, errors = run_concurrently(photo, [(n,) for n in range(8)])
     assert errors == []
     assert sorted(replies) == sorted(f"已收到第{n}个附件。可以继续发送，发完回复“好了”。" for n in range(1, 9))
     assert "佐证材料：8张图片" in chat.send("好了")

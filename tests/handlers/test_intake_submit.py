@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from storage.models import (
     Source,
     TimelineEvent,
 )
+from tests.conftest import run_concurrently
 from tests.handlers.test_intake_chat import NOW, add_org
 
 QUALITY: dict[str, Any] = {
@@ -189,25 +189,10 @@ def test_fifty_simultaneous_submissions_get_fifty_consecutive_numbers(
     openids = [f"oParallel{n:07d}" for n in range(50)]
     for openid in openids:
         make_draft(db, openid, SERVICE)
-    barrier = threading.Barrier(len(openids))
-    numbers: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    def run(openid: str) -> str:
+        return submit(db, company_config, openid)[0]
 
-    def run(openid: str) -> None:
-        try:
-            barrier.wait(timeout=30)
-            number, _ = submit(db, company_config, openid)
-            with lock:
-                numbers.append(number)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(openid,)) for openid in openids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    numbers, errors = run_concurrently(run, [(openid,) for openid in openids], timeout=120)
     assert errors == []
     assert sorted(numbers) == [f"2611{n:04d}" for n in range(1, 51)]
     with db.read_sessions() as s:

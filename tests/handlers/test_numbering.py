@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 from storage.db import Database
 from storage.models import ComplaintCounter
 from storage.numbering import format_number, next_complaint_number, period_of
+from tests.conftest import run_concurrently
 
 UTC = dt.UTC
 
@@ -79,25 +79,10 @@ def test_the_serial_widens_in_a_busy_month(db: Database) -> None:
 def test_simultaneous_numbers_are_distinct_and_consecutive(db: Database) -> None:
     """Threads, each its own transaction: the counter row serialises them (row lock / BEGIN IMMEDIATE)."""
     at = dt.datetime(2026, 11, 10, tzinfo=UTC)
-    barrier = threading.Barrier(20)
-    numbers: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    def take() -> str:
+        with db.transaction() as s:
+            return next_complaint_number(s, at)
 
-    def take() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with db.transaction() as s:
-                number = next_complaint_number(s, at)
-            with lock:
-                numbers.append(number)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=take) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    numbers, errors = run_concurrently(take, [()] * 20)
     assert errors == []
     assert sorted(numbers) == [f"2611{n:04d}" for n in range(1, 21)]

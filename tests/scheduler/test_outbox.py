@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import threading
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from scheduler.outbox import OUTCOME_UNKNOWN, dispatch_due, recover_stale_sendin
 from storage.db import Database
 from storage.models import DevSinkMessage, OutboxChannel, OutboxMessage, OutboxStatus
 from storage.outbox import queue_message
+from tests.conftest import run_concurrently
 from tests.fakes.fake_wechat import (
     CUSTOM_SEND,
     FAKE_AGENT_ID,
@@ -380,25 +380,14 @@ def test_two_dispatchers_at_once_never_send_a_row_twice(db: Database, fake_wecha
     count = 40
     ids = {queue(db, recipient=f"oCUSTOMER{n:019d}", payload={"text": f"消息 {n}"}) for n in range(count)}
     fake_wechat.delay(0.005, path=CUSTOM_SEND)  # keep each send in flight long enough to interleave
-    barrier = threading.Barrier(2)
-    results: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
+    def worker() -> int:
         channels = real_channels(fake_wechat)
-        try:
-            barrier.wait()
-            while (stats := dispatch_due(db, channels, now=NOW, limit=5)).attempted:
-                results.append(stats.sent)
-        except BaseException as exc:
-            errors.append(exc)
+        sent = 0
+        while (stats := dispatch_due(db, channels, now=NOW, limit=5)).attempted:
+            sent += stats.sent
+        return sent
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    results, errors = run_concurrently(worker, [()] * 2)
     assert errors == []
     assert sum(results) == count
     sends = fake_wechat.calls_to(CUSTOM_SEND)
