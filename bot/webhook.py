@@ -84,13 +84,14 @@ def wechat_callback() -> Response:
         if encrypted:
             if rt.wechat_crypto is None:
                 raise BadRequest("encrypted message but no WECHAT_AES_KEY configured")
-            encrypt = _outer_xml(body).get("Encrypt")
+            outer = _outer_xml(body)
+            encrypt = outer.get("Encrypt")
             if not isinstance(encrypt, str) or not encrypt:
                 raise BadRequest("missing Encrypt")
             msg_signature = args.get("msg_signature")
             require_signature(msg_signature, settings.wechat_token, timestamp, nonce, encrypt)
-            try:
-                xml: str | bytes = rt.wechat_crypto.decrypt_message(body, msg_signature, timestamp, nonce)
+            try:  # wechatpy takes the envelope already parsed (it would parse the body again)
+                xml: str | bytes = rt.wechat_crypto.decrypt_message(outer, msg_signature, timestamp, nonce)
             except InvalidSignatureException as exc:
                 raise Forbidden("invalid signature") from exc
             except (InvalidAppIdException, *_BAD_INPUT) as exc:
@@ -173,13 +174,14 @@ def wecom_callback() -> Response:
         body = read_body(request)
         timestamp = require_fresh(args.get("timestamp"), settings.wechat_max_skew_seconds)
         nonce = args.get("nonce", "")
-        encrypt = _outer_xml(body).get("Encrypt")
+        outer = _outer_xml(body)
+        encrypt = outer.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt:
             raise BadRequest("missing Encrypt")
         msg_signature = args.get("msg_signature")
         require_signature(msg_signature, settings.wecom_token or "", timestamp, nonce, encrypt)
         try:
-            xml = crypto.decrypt_message(body, msg_signature, timestamp, nonce)
+            xml = crypto.decrypt_message(outer, msg_signature, timestamp, nonce)
             parsed = parse_wecom_message(xml)
         except InvalidSignatureException as exc:
             raise Forbidden("invalid signature") from exc
