@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
 from handlers.intake.settings import intake_settings
-from handlers.intake.state import Draft
+from handlers.intake.state import ConversationRow, Draft
 from handlers.messages import Reply
 from handlers.parsers import clean_text
 from handlers.render import render_message
-from storage.models import FaqEntry, IntakeMode, IntakeSession
+from storage.models import FaqEntry, IntakeMode
 
 #: Messages up to this long may match without a question word ("退货流程", "工作时间").
 SHORT_MESSAGE = 15
@@ -211,7 +211,7 @@ def answer(entry: FaqEntry, ctx: HandlerContext) -> Reply:
                  handler="faq")
 
 
-def show_menu(session: Session, row: IntakeSession, ctx: HandlerContext) -> Reply:
+def show_menu(session: Session, row: ConversationRow, ctx: HandlerContext) -> Reply:
     """The 常见问题 menu: the questions, numbered; the next message's number picks one."""
     ensure_seeded(session, ctx.company)
     entries = list(session.scalars(
@@ -229,7 +229,7 @@ def show_menu(session: Session, row: IntakeSession, ctx: HandlerContext) -> Repl
     return Reply([render_message("faq/menu", ctx=ctx, questions=[e.question for e in entries])], handler="faq_menu")
 
 
-def answer_menu_choice(session: Session, row: IntakeSession, text: str | None, ctx: HandlerContext) -> Reply | None:
+def answer_menu_choice(session: Session, row: ConversationRow, text: str | None, ctx: HandlerContext) -> Reply | None:
     """A number after the FAQ menu answers that question (the menu stays open for another number);
     anything else, or a number after the idle time, ends the menu and returns None."""
     draft = Draft(row)

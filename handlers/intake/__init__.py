@@ -2,7 +2,7 @@
 
 Modules, in the order a message meets them:
 
-* ``state``: the per-openid ``IntakeSession`` row (locking, a working copy, unsubscribe, purge);
+* ``state``: the per-openid conversation row (locking, a working copy, unsubscribe, purge);
 * ``engine``: applies one message to the draft — steps, commands, media, idle resume, 人工;
 * ``form``: the form as data (steps, parsers, conditions), with ``[form]`` overrides from tousu.toml;
 * ``fields``: one step's answer, parsed and kept as JSON, and written to the complaint;
@@ -22,10 +22,11 @@ from handlers.intake.engine import (
 )
 from handlers.intake.form import Form, FormConfigError, Step, build_form, load_form
 from handlers.intake.settings import IntakeSettings, intake_settings
-from handlers.intake.state import Draft, forget_customer, lock_state, purge_stale_drafts
+from handlers.intake.state import ConversationRow, Draft, forget_customer, lock_state, purge_stale_drafts
 from handlers.intake.submit import IncompleteDraft, submit_complaint
 
 __all__ = [
+    "ConversationRow",
     "Draft",
     "Form",
     "FormConfigError",

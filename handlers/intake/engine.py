@@ -47,7 +47,7 @@ from handlers.intake import commands as cmd
 from handlers.intake.fields import is_free_text_choice, parse_answer, to_json
 from handlers.intake.form import Form, Step, load_form, option_labels
 from handlers.intake.settings import IntakeSettings, intake_settings
-from handlers.intake.state import Draft, delete_draft_attachments, draft_attachments
+from handlers.intake.state import ConversationRow, Draft, delete_draft_attachments, draft_attachments
 from handlers.intake.submit import attachment_summary, submit_complaint
 from handlers.intake.summary import render_summary
 from handlers.messages import IncomingMessage, Reply
@@ -62,7 +62,6 @@ from storage.models import (
     ComplaintStatus,
     Department,
     IntakeMode,
-    IntakeSession,
     TimelineEvent,
 )
 from storage.outbox import queue_staff_text
@@ -103,7 +102,7 @@ def is_substantive(text: str | None, ctx: HandlerContext) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def handle(session: Session, row: IntakeSession, message: IncomingMessage, ctx: HandlerContext) -> Reply | None:
+def handle(session: Session, row: ConversationRow, message: IncomingMessage, ctx: HandlerContext) -> Reply | None:
     """Intake's answer when this follower has an intake conversation going; None otherwise.
 
     None also when a pending offer ("您是要投诉吗？") is answered with something else: the offer is
@@ -141,7 +140,7 @@ def handle(session: Session, row: IntakeSession, message: IncomingMessage, ctx: 
 
 
 def start(
-    session: Session, row: IntakeSession, ctx: HandlerContext, *, seed_text: str | None = None,
+    session: Session, row: ConversationRow, ctx: HandlerContext, *, seed_text: str | None = None,
     started_at: dt.datetime | None = None, notes: Sequence[str] = (),
 ) -> Reply:
     """Begin a new draft (投诉, 我要投诉, the menu), pre-filled from ``seed_text`` when given."""
@@ -166,7 +165,7 @@ def start(
     return _advance(session, draft, ctx, form, before=[intro, *notes], handler="intake_start")
 
 
-def continue_or_start(session: Session, row: IntakeSession, ctx: HandlerContext) -> Reply:
+def continue_or_start(session: Session, row: ConversationRow, ctx: HandlerContext) -> Reply:
     """The 我要投诉 menu click: an unfinished draft continues where it stopped, else a new one starts."""
     draft = Draft(row)
     if draft.mode is IntakeMode.CALLBACK_PHONE:  # the menu, while we wait for a phone number: back to the draft
@@ -184,7 +183,7 @@ def continue_or_start(session: Session, row: IntakeSession, ctx: HandlerContext)
     return start(session, row, ctx)
 
 
-def offer(session: Session, row: IntakeSession, message: IncomingMessage, ctx: HandlerContext) -> Reply:
+def offer(session: Session, row: ConversationRow, message: IncomingMessage, ctx: HandlerContext) -> Reply:
     """Something that reads like a complaint arrived while nothing was pending.
 
     If extraction finds at least two complaint fields in it (a category word alone may be praise:
@@ -205,7 +204,7 @@ def offer(session: Session, row: IntakeSession, message: IncomingMessage, ctx: H
 
 
 def request_callback(
-    session: Session, row: IntakeSession, message: IncomingMessage, ctx: HandlerContext
+    session: Session, row: ConversationRow, message: IncomingMessage, ctx: HandlerContext
 ) -> Reply:
     """人工: record that the customer wants a phone call, tell staff, and say when to expect it."""
     draft = Draft(row)

@@ -1,5 +1,8 @@
 """The per-follower conversation row: locking it, a working copy of it, deleting it.
 
+The locked row is read as plain values (:class:`ConversationRow`), not as an ORM instance: it is read once
+per message and written back whole, and loading an ORM instance cost more than the statement itself.
+
 Every customer message locks its sender's ``intake_session`` row before anything is decided, so two
 messages from one follower at the same moment are applied one after the other: on PostgreSQL the row is
 created with ``INSERT … ON CONFLICT DO NOTHING`` (safe when two first messages race) and then selected
@@ -10,13 +13,13 @@ The lock is held until the delivery's transaction commits, together with the inb
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, object_session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from storage.models import Attachment, IntakeMode, IntakeSession
 from storage.outbox import cancel_pending_for
@@ -24,7 +27,29 @@ from storage.outbox import cancel_pending_for
 DEFAULT_PURGE_AFTER = dt.timedelta(days=7)
 
 
-def lock_state(session: Session, openid: str, now: dt.datetime) -> IntakeSession:
+@dataclass(eq=False)
+class ConversationRow:
+    """A follower's ``intake_session`` row (see :class:`~storage.models.IntakeSession`) as plain values.
+
+    ``locked_in`` is the session whose transaction holds the row's lock; :meth:`Draft.save` writes through
+    it. A row built by hand (tests, previews) has none, and saving it only updates the values here.
+    """
+
+    id: int
+    openid: str
+    mode: IntakeMode
+    answers: dict[str, Any]
+    displays: dict[str, Any]
+    notes: dict[str, Any]
+    updated_at: dt.datetime
+    step: str | None = None
+    started_at: dt.datetime | None = None
+    callback_requested_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+    locked_in: Session | None = field(default=None, repr=False)
+
+
+def lock_state(session: Session, openid: str, now: dt.datetime) -> ConversationRow:
     """This follower's row, created if missing and locked for the rest of the transaction.
 
     One statement on every message: INSERT ... ON CONFLICT DO UPDATE ... RETURNING. The no-op update
@@ -32,10 +57,9 @@ def lock_state(session: Session, openid: str, now: dt.datetime) -> IntakeSession
     follower are applied one after the other; it leaves ``updated_at`` alone, which idle detection reads.
     """
     params = {"openid": openid, "updated_at": now, "created_at": now}
-    row = session.scalars(
-        _lock_statement(session.get_bind().dialect.name), params, execution_options={"populate_existing": True}
-    ).one()
-    return row
+    connection = session.connection()
+    values = connection.execute(_lock_statement(connection.dialect.name), params).one()._asdict()
+    return ConversationRow(**values, locked_in=session)
 
 
 @cache
@@ -48,18 +72,17 @@ def _lock_statement(dialect: str) -> Any:
         updated_at=sa.bindparam("updated_at"), created_at=sa.bindparam("created_at"),
     )
     stmt = stmt.on_conflict_do_update(index_elements=["openid"], set_={"openid": stmt.excluded.openid})
-    # A Core statement loaded as the entity: the ORM's bulk-insert machinery costs more than the SQL.
-    return sa.select(IntakeSession).from_statement(stmt.returning(*table.c))
+    return stmt.returning(*table.c)
 
 
 class Draft:
-    """A working copy of an ``IntakeSession`` row; :meth:`save` writes it back (JSON columns replaced whole).
+    """A working copy of a :class:`ConversationRow`; :meth:`save` writes it back (JSON columns replaced whole).
 
-    Handlers change plain dicts and lists here instead of mutating the row's JSON in place, which
-    SQLAlchemy would not notice.
+    Handlers change plain dicts and lists here; the row keeps the last saved values, so a fresh
+    ``Draft(row)`` starts from what is stored.
     """
 
-    def __init__(self, row: IntakeSession) -> None:
+    def __init__(self, row: ConversationRow) -> None:
         self.row = row
         self.openid = row.openid
         self.mode = IntakeMode(row.mode)
@@ -97,22 +120,17 @@ class Draft:
         self.callback_requested_at = callback_at
 
     def save(self, now: dt.datetime) -> None:
-        """Write the draft back: one UPDATE, run now (this is on every message's path, and the ORM's unit
-        of work costs several times the statement); the loaded row is then set to the same values, as
-        committed state, so it reads correctly and is not written a second time at flush."""
+        """Write the draft back (one UPDATE, run now, in the transaction that holds the row's lock), and
+        keep the saved values on the row."""
         values: dict[str, Any] = {
-            "mode": self.mode.value, "step": self.step, "answers": dict(self.answers),
+            "mode": self.mode, "step": self.step, "answers": dict(self.answers),
             "displays": dict(self.displays), "notes": dict(self.notes), "started_at": self.started_at,
             "callback_requested_at": self.callback_requested_at, "updated_at": now,
         }
-        session = object_session(self.row)
-        if session is None:  # a detached row (tests build drafts by hand): plain attribute assignment
-            for key, value in values.items():
-                setattr(self.row, key, IntakeMode(value) if key == "mode" else value)
-            return
-        session.execute(_save_statement(), {"row_id": self.row.id, **values})
+        if self.row.locked_in is not None:
+            self.row.locked_in.connection().execute(_save_statement(), {"row_id": self.row.id, **values})
         for key, value in values.items():
-            set_committed_value(self.row, key, IntakeMode(value) if key == "mode" else value)
+            setattr(self.row, key, value)
 
 
 @cache

@@ -44,11 +44,12 @@ SERVICE: dict[str, Any] = {
 def make_draft(db: Database, openid: str, answers: dict[str, Any], *, started_at: dt.datetime = NOW,
                callback: bool = False) -> None:
     with db.transaction() as s:
-        row = lock_state(s, openid, NOW)
-        row.mode = IntakeMode.SUMMARY
-        row.answers = answers
-        row.started_at = started_at
-        row.callback_requested_at = NOW if callback else None
+        draft = Draft(lock_state(s, openid, NOW))
+        draft.mode = IntakeMode.SUMMARY
+        draft.answers = answers
+        draft.started_at = started_at
+        draft.callback_requested_at = NOW if callback else None
+        draft.save(NOW)
 
 
 def submit(db: Database, company: dict[str, Any], openid: str, now: dt.datetime = NOW) -> tuple[str, int]:

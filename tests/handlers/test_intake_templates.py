@@ -8,18 +8,18 @@ from typing import Any
 import pytest
 
 from handlers.context import HandlerContext
-from handlers.intake import Draft, build_form
+from handlers.intake import ConversationRow, Draft, build_form
 from handlers.intake.engine import question_text
 from handlers.intake.summary import render_summary
 from handlers.render import render_message
-from storage.models import IntakeMode, IntakeSession
+from storage.models import IntakeMode
 
 CTX = HandlerContext(now=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC), company={"company": {"name": "示例铝业"}})
 
 
 def draft(answers: dict[str, Any], displays: dict[str, str], **notes: Any) -> Draft:
-    row = IntakeSession(openid="oTpl", mode=IntakeMode.FILLING, answers=answers, displays=displays, notes=notes,
-                        updated_at=CTX.now)
+    row = ConversationRow(id=1, openid="oTpl", mode=IntakeMode.FILLING, answers=answers, displays=displays,
+                          notes=notes, updated_at=CTX.now)
     return Draft(row)
 
 
