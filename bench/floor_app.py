@@ -5,12 +5,19 @@ the timestamp window and the URL signature, verifies ``msg_signature`` and decry
 ``WeChatCrypto``, parses with ``wechatpy.parse_message`` and returns a canned, encrypted text reply.
 No database, no routing, no templates, no logging: tousu's figures are divided by this one's.
 
-Served by `make bench` as ``gunicorn -w 2 'bench.floor_app:app'``.
+The *durable* floor (``create_durable_app()``) does the same plus the one transaction per message the
+issues require of any correct implementation (bench/floor_store.py: claim the MsgId, lock and save the
+follower's row, record the reply, commit), on ``FLOOR_DATABASE_URL``. Dividing tousu by it shows what
+tousu's own code costs beyond what durability costs.
+
+Served by `make bench` as ``gunicorn -w 2 'bench.floor_app:app'`` and
+``gunicorn -w 2 'bench.floor_app:create_durable_app()'``.
 """
 
 from __future__ import annotations
 
 import binascii
+import os
 import secrets
 import time
 from xml.parsers.expat import ExpatError
@@ -22,6 +29,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bench.floor_store import Store, store_for
 from bot.config import DEV_AES_KEY, DEV_APPID, DEV_WECHAT_TOKEN
 
 # About as long as tousu's help text, so both sides encrypt and send a similar reply.
@@ -33,7 +41,8 @@ MAX_SKEW_SECONDS = 300
 _BAD_INPUT = (ValueError, KeyError, TypeError, ExpatError, binascii.Error, UnicodeDecodeError, AttributeError)
 
 
-def create_floor_app(token: str = DEV_WECHAT_TOKEN, aes_key: str = DEV_AES_KEY, appid: str = DEV_APPID) -> Flask:
+def create_floor_app(token: str = DEV_WECHAT_TOKEN, aes_key: str = DEV_AES_KEY, appid: str = DEV_APPID,
+                     store: Store | None = None) -> Flask:
     app = Flask(__name__)
     crypto = WeChatCrypto(token, aes_key, appid)
 
@@ -52,11 +61,21 @@ def create_floor_app(token: str = DEV_WECHAT_TOKEN, aes_key: str = DEV_AES_KEY, 
             abort(403)
         except (InvalidAppIdException, *_BAD_INPUT):
             abort(400)
-        reply = TextReply(source=message.target, target=message.source, content=CANNED_REPLY).render()
+        content: str | None = CANNED_REPLY
+        if store is not None:
+            content = store.deliver(message.source, message.id, message.type, CANNED_REPLY)
+            if content is None:
+                return Response("success", mimetype="text/plain")
+        reply = TextReply(source=message.target, target=message.source, content=content).render()
         body = crypto.encrypt_message(reply, secrets.token_hex(5), str(int(time.time())))
         return Response(body, mimetype="application/xml")
 
     return app
+
+
+def create_durable_app() -> Flask:
+    """The floor plus the per-message transaction on ``FLOOR_DATABASE_URL`` (a migrated tousu database)."""
+    return create_floor_app(store=store_for(os.environ["FLOOR_DATABASE_URL"]))
 
 
 app = create_floor_app()

@@ -2,7 +2,9 @@
 
 For each target — ``floor`` (bench/floor_app.py: verify, decrypt, parse, canned encrypted reply),
 ``sqlite`` (tousu on a fresh SQLite file in a temporary directory) and ``postgres`` (tousu on a fresh
-``tousu_bench`` database, when PostgreSQL answers) — it migrates the database (``tousu db upgrade``),
+``tousu_bench`` database, when PostgreSQL answers), plus the *durable floors* ``floor-sqlite`` and
+``floor-postgres`` (the floor plus the one transaction per message any correct implementation needs,
+bench/floor_store.py, on a database of their own) — it migrates the database (``tousu db upgrade``),
 starts ``gunicorn -w 2`` on a free loopback port, waits until it is ready, and runs each scenario from a
 separate load process (bench/load.py; a warm-up first, then the timed window). All servers start first and
 take turns scenario by scenario, so tousu is measured within seconds of the floor. Then it prints one table,
@@ -12,14 +14,19 @@ Errors are what the client saw (failed, non-200 or undecryptable replies, or no 
 the server logged meanwhile (tousu answers a failing handler with a 200 apology). Tables the models define
 but no migration creates yet are created as tests/conftest.py does, and listed in the printout.
 
-Targets (issue): throughput at least 0.8 of the floor's, p99 at most 1.5 times the floor's.
+Targets (issue): throughput at least 0.8 of the floor's, p99 at most 1.5 times the floor's. The same two
+ratios are printed against the durable floor on the same database: the floor writes nothing, so how far
+the durable floor itself is from the floor is what durability costs on this machine, and tousu ÷ durable
+floor is what tousu's own code costs.
 
     .venv/bin/python bench/run.py [--duration 10] [--concurrency 8] [--quick]
-                                  [--only floor,sqlite,postgres] [--scenarios message,conversation]
+                                  [--only floor,floor-sqlite,sqlite,floor-postgres,postgres]
+                                  [--scenarios message,conversation]
 
 PostgreSQL: ``BENCH_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) names the
-server; the benchmark creates and afterwards drops its own database ``tousu_bench`` there, so it never
-touches the tests' data. ``BENCH_CONVERSATION`` overrides the conversation script (JSON list or ``a|b|c``).
+server; the benchmark creates and afterwards drops its own databases ``tousu_bench`` and
+``tousu_bench_floor`` there, so it never touches the tests' data. ``BENCH_CONVERSATION`` overrides the
+conversation script (JSON list or ``a|b|c``).
 Exit status: 1 when a target could not be run or requests failed, else 0 (``--strict``: also 1 on a FAIL).
 """
 
@@ -52,7 +59,9 @@ from bench.load import SCENARIOS as LOAD_SCENARIOS  # noqa: E402
 from bench.load import get_scenario, script_from_env  # noqa: E402
 from bot.config import DEV_AES_KEY, DEV_APPID, DEV_WECHAT_TOKEN  # noqa: E402
 
-TARGETS = ("floor", "sqlite", "postgres")
+TARGETS = ("floor", "floor-sqlite", "sqlite", "floor-postgres", "postgres")
+#: The durable floor of each database: bench.floor_app with bench/floor_store.py's transaction.
+DURABLE = {"sqlite": "floor-sqlite", "postgres": "floor-postgres"}
 SCENARIOS = tuple(LOAD_SCENARIOS)  # every scenario bench/load.py registers
 DEFAULT_SCENARIOS = ("message", "conversation")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -226,7 +235,8 @@ def _pg_admin(base_url: str) -> tuple[Any, dict[str, Any]]:
     return url, {k: v for k, v in kwargs.items() if v is not None}
 
 
-def prepare_postgres(base_url: str) -> Postgres:
+def prepare_postgres(base_url: str, name: str = BENCH_DB_NAME) -> Postgres:
+    """A fresh, empty database ``name`` on the server ``base_url`` names."""
     try:
         import psycopg
     except ImportError:
@@ -235,31 +245,33 @@ def prepare_postgres(base_url: str) -> Postgres:
     safe = url.render_as_string(hide_password=True)
     try:
         with psycopg.connect(**admin, autocommit=True) as conn:
-            _drop(conn)
-            conn.execute(f'CREATE DATABASE "{BENCH_DB_NAME}"')
+            _drop(conn, name)
+            conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return Postgres(None, f"PostgreSQL at {safe}: {first}")
-    return Postgres(url.set(database=BENCH_DB_NAME).render_as_string(hide_password=False), admin=admin)
+    return Postgres(url.set(database=name).render_as_string(hide_password=False), admin=admin)
 
 
-def _drop(conn: Any) -> None:
+def _drop(conn: Any, name: str) -> None:
     import psycopg
 
     try:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     except psycopg.errors.SyntaxError:  # before PostgreSQL 13
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def drop_postgres(pg: Postgres) -> None:
     import psycopg
+    from sqlalchemy.engine import make_url
 
+    name = make_url(pg.url).database if pg.url else BENCH_DB_NAME
     try:
         with psycopg.connect(**pg.admin, autocommit=True) as conn:
-            _drop(conn)
+            _drop(conn, name or BENCH_DB_NAME)
     except psycopg.Error as exc:
-        log(f"[postgres] could not drop {BENCH_DB_NAME}: {exc}")
+        log(f"[postgres] could not drop {name}: {exc}")
 
 
 # -- one target, its scenarios --------------------------------------------------------------------
@@ -278,7 +290,7 @@ def run_load(server: Gunicorn, scenario: str, args: argparse.Namespace) -> dict[
            "--warmup", str(args.warmup), "--json"]
     if server.proc is not None:
         cmd += ["--watch-pid", str(server.proc.pid)]
-    if server.name == "postgres":
+    if server.name.endswith("postgres"):
         cmd += ["--watch-name", "postgres"]  # a local server's backends; nothing is found for a remote one
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
                           timeout=args.duration + args.warmup + 180)
@@ -302,21 +314,27 @@ def start_target(name: str, args: argparse.Namespace, tmp: Path, stack: ExitStac
         if name == "floor":
             server = Gunicorn("floor", "bench.floor_app:app", dict(os.environ), "/", tmp)
         else:
-            if name == "sqlite":
-                url = f"sqlite:///{tmp / 'tousu-bench.sqlite3'}"
+            durable = name.startswith("floor-")
+            backend = name.removeprefix("floor-")
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp / f'{name}.sqlite3'}"
             else:
-                pg = prepare_postgres(args.pg_url)
+                pg = prepare_postgres(args.pg_url, BENCH_DB_NAME + ("_floor" if durable else ""))
                 if pg.url is None:
                     return Target(name, problem=f"skipped: {pg.reason}")
                 url = pg.url
                 if not args.keep_db:
                     stack.callback(drop_postgres, pg)
-            log(f"[{name}] {migrate(url)}")
+            log(f"[{name}] {migrate(url)}")  # the durable floor writes to tousu's own schema
             missing = ensure_schema(url)
             if missing:
-                args.schema_notes.append(f"tousu/{name}: created {len(missing)} table(s) no migration creates yet "
-                                         f"(as tests/conftest.py does): {', '.join(missing)}")
-            server = Gunicorn(name, "bot:create_app()", tousu_env(url), "/healthz", tmp)
+                args.schema_notes.append(f"{_label(name)}: created {len(missing)} table(s) no migration creates "
+                                         f"yet (as tests/conftest.py does): {', '.join(missing)}")
+            if durable:
+                server = Gunicorn(name, "bench.floor_app:create_durable_app()",
+                                  {**os.environ, "FLOOR_DATABASE_URL": url}, "/", tmp)
+            else:
+                server = Gunicorn(name, "bot:create_app()", tousu_env(url), "/healthz", tmp)
         stack.enter_context(server)
     except (RuntimeError, OSError, subprocess.TimeoutExpired, SQLAlchemyError) as exc:
         log(f"[{name}] failed: {exc}")
@@ -370,7 +388,11 @@ def _other_share(report: dict[str, Any]) -> float:
 
 
 def _label(target: str) -> str:
-    return "floor" if target == "floor" else f"tousu/{target}"
+    if target == "floor":
+        return "floor"
+    if target.startswith("floor-"):
+        return f"durable/{target.removeprefix('floor-')}"
+    return f"tousu/{target}"
 
 
 def results_table(results: Sequence[Result]) -> str:
@@ -390,7 +412,7 @@ def results_table(results: Sequence[Result]) -> str:
             f"{rep['msgs_per_s']:.1f}", f"{rep['p50_ms']:.2f}", f"{rep['p99_ms']:.2f}",
             str(_errors(rep)), str(rep["messages"]),
             f"{rep['server_cpu_s'] / n * 1000:.2f}",
-            f"{rep['db_cpu_s'] / n * 1000:.2f}" if r.target == "postgres" else "-",
+            f"{rep['db_cpu_s'] / n * 1000:.2f}" if r.target.endswith("postgres") else "-",
             f"{rep['load_cpu_s'] / n * 1000:.2f}", f"{other / n * 1000:.2f}",
         ])
     return table(headers, rows, right=set(range(2, len(headers))))
@@ -399,30 +421,41 @@ def results_table(results: Sequence[Result]) -> str:
 @dataclass
 class Verdict:
     passed: bool
+    issue_target: bool  # tousu ÷ the floor: the issues' target (what ``--strict`` checks)
     line: list[str]
 
 
+def _verdict(r: Result, base: Result, *, issue_target: bool) -> Verdict:
+    rep, ref = r.report, base.report
+    assert rep is not None and ref is not None
+    key = "convs_per_s" if rep["unit"] == "conversation" else "msgs_per_s"
+    throughput = rep[key] / ref[key] if ref[key] else 0.0
+    p99 = rep["p99_ms"] / ref["p99_ms"] if ref["p99_ms"] else float("inf")
+    ok_t, ok_p = throughput >= THROUGHPUT_TARGET, p99 <= P99_TARGET
+    clean = _errors(rep) == 0
+    passed = ok_t and ok_p and clean
+    why = [w for w, bad in (("throughput", not ok_t), ("p99", not ok_p), ("errors", not clean)) if bad]
+    unit = "conv/s" if rep["unit"] == "conversation" else "msgs/s"
+    return Verdict(passed, issue_target, [
+        _label(r.target), r.scenario, f"÷ {_label(base.target)}", f"{throughput:.2f} ({unit})",
+        "PASS" if ok_t else "FAIL", f"{p99:.2f}", "PASS" if ok_p else "FAIL",
+        ("PASS" if passed else "FAIL") + (f" ({', '.join(why)})" if why else ""),
+    ])
+
+
 def ratios(results: Sequence[Result]) -> list[Verdict]:
-    floor = {r.scenario: r.report for r in results if r.target == "floor" and r.report}
+    """Every target against the floor (the issues' target for tousu), then tousu against the durable
+    floor on the same database (what tousu's own code costs beyond durability)."""
+    found = {(r.target, r.scenario): r for r in results if r.report}
     verdicts = []
     for r in results:
-        base = floor.get(r.scenario)
-        if r.target == "floor" or r.report is None or base is None:
-            continue
-        rep = r.report
-        key = "convs_per_s" if rep["unit"] == "conversation" else "msgs_per_s"
-        throughput = rep[key] / base[key] if base[key] else 0.0
-        p99 = rep["p99_ms"] / base["p99_ms"] if base["p99_ms"] else float("inf")
-        ok_t, ok_p = throughput >= THROUGHPUT_TARGET, p99 <= P99_TARGET
-        clean = _errors(rep) == 0
-        passed = ok_t and ok_p and clean
-        verdict = "PASS" if passed else "FAIL"
-        why = [w for w, bad in (("throughput", not ok_t), ("p99", not ok_p), ("errors", not clean)) if bad]
-        unit = "conv/s" if rep["unit"] == "conversation" else "msgs/s"
-        verdicts.append(Verdict(passed, [
-            _label(r.target), r.scenario, f"{throughput:.2f} ({unit})", "PASS" if ok_t else "FAIL",
-            f"{p99:.2f}", "PASS" if ok_p else "FAIL", verdict + (f" ({', '.join(why)})" if why else ""),
-        ]))
+        floor = found.get(("floor", r.scenario))
+        if r.target != "floor" and r.report and floor:
+            verdicts.append(_verdict(r, floor, issue_target=r.target in DURABLE))
+    for r in results:
+        durable = found.get((DURABLE.get(r.target, ""), r.scenario))
+        if r.report and durable:
+            verdicts.append(_verdict(r, durable, issue_target=False))
     return verdicts
 
 
@@ -461,7 +494,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=int(env.get("BENCH_CONCURRENCY", 8)),
                         help="concurrent clients (default 8, env BENCH_CONCURRENCY)")
     parser.add_argument("--quick", action="store_true", help="a short run (2 s per scenario), for checks")
-    parser.add_argument("--only", type=_csv(TARGETS), default=list(TARGETS), help="floor,sqlite,postgres")
+    parser.add_argument("--only", type=_csv(TARGETS), default=list(TARGETS), help=",".join(TARGETS))
     parser.add_argument("--scenarios", type=_csv(SCENARIOS), default=list(DEFAULT_SCENARIOS),
                         help=f"any of {','.join(SCENARIOS)} (default {','.join(DEFAULT_SCENARIOS)})")
     parser.add_argument("--no-calendar", action="store_true", help="skip bench/bench_calendar.py")
@@ -529,19 +562,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     verdicts = ratios(results)
     if verdicts:
-        print(f"tousu ÷ floor (targets: throughput ≥ {THROUGHPUT_TARGET}, p99 ≤ {P99_TARGET})")
-        print(table(["target", "scenario", "throughput ratio", f"≥ {THROUGHPUT_TARGET}", "p99 ratio",
-                     f"≤ {P99_TARGET}", "result"], [v.line for v in verdicts], right={2, 4}))
+        print(f"ratios (targets: throughput ≥ {THROUGHPUT_TARGET}, p99 ≤ {P99_TARGET}; the issues' target is "
+              "tousu ÷ floor)")
+        print(table(["target", "scenario", "baseline", "throughput ratio", f"≥ {THROUGHPUT_TARGET}", "p99 ratio",
+                     f"≤ {P99_TARGET}", "result"], [v.line for v in verdicts], right={3, 5}))
     elif not any(r.target == "floor" and r.report for r in results):
         print("no ratios: the floor baseline was not run")
     status = 0
     for r in results:
-        required = r.target != "postgres" or args.pg_required or args.only == ["postgres"]
+        on_postgres = r.target.endswith("postgres")
+        required = not on_postgres or args.pg_required or all(t.endswith("postgres") for t in args.only)
         if r.report is None and (required or not (r.problem or "").startswith("skipped")):
             status = 1
         if r.report is not None and _errors(r.report):
             status = 1
-    if args.strict and not all(v.passed for v in verdicts):
+    if args.strict and not all(v.passed for v in verdicts if v.issue_target):
         status = 1
     notes = [f"{_label(r.target)} {r.scenario}: {n}" for r in results if r.report for n in r.report["notes"]]
     notes += [f"{_label(r.target)} {r.scenario}: {r.problem}" for r in results if r.problem]

@@ -54,7 +54,7 @@ def _make_sqlite_serialisable(engine: sa.Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
-class _WriterQueue:
+class WriterQueue:
     """Serialises SQLite write transactions across threads and processes with a blocking lock.
 
     SQLite allows one writer; a second one waits in its busy handler, which sleeps in growing steps
@@ -93,7 +93,7 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         database = self.engine.url.database
         self._writers = (
-            _WriterQueue(database)
+            WriterQueue(database)
             if self.engine.dialect.name == "sqlite" and database and database != ":memory:" else None
         )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

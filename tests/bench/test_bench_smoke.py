@@ -11,11 +11,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from bench.floor_app import create_floor_app
+from bench.floor_app import CANNED_REPLY, create_floor_app
+from bench.floor_store import store_for
 from bench.load import Report, Scenario, get_scenario, percentile, run_load
 from bot.wechat_sim import WeChatSide
+from storage.db import Database
+from storage.models import InboundMessage, InboundStatus, IntakeSession
+from tests.conftest import count_rows
 
 pytestmark = pytest.mark.socket
 
@@ -88,3 +94,35 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 99) == 99.0
     assert percentile([7.0], 99) == 7.0
     assert percentile([], 50) == 0.0
+
+
+@pytest.fixture
+def durable_floor(db: Database, database_url: str) -> Iterator[str]:
+    """The durable floor on the test database (migrated like tousu's): the floor plus one transaction."""
+    app = create_floor_app(store=store_for(database_url))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_durable_floor_records_every_message_and_locks_each_follower(durable_floor: str, db: Database,
+                                                                   wechat: WeChatSide) -> None:
+    report = run_load(durable_floor, "message", concurrency=4, duration=3.0, max_messages=24, side=wechat)
+    assert_sane(report, 24)
+    assert count_rows(db, InboundMessage, status=InboundStatus.DONE) == 24
+    assert count_rows(db, IntakeSession) == 24  # one follower per message in this scenario
+    with db.read_sessions() as s:
+        assert set(s.scalars(sa.select(InboundMessage.reply))) == {CANNED_REPLY}
+
+
+def test_durable_floor_answers_a_retry_with_the_first_reply_once(durable_floor: str, db: Database,
+                                                                wechat: WeChatSide) -> None:
+    signed = wechat.sign(wechat.text("oFloorRetry00001", "你好", msg_id=987654321))
+    replies = [requests.post(f"{durable_floor}/wechat", params=signed.params, data=signed.body, timeout=10)
+               for _ in range(3)]
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert {wechat.open_reply(r.content)["Content"] for r in replies} == {CANNED_REPLY}
+    assert count_rows(db, InboundMessage) == 1
