@@ -196,7 +196,7 @@ def offer(session: Session, row: ConversationRow, message: IncomingMessage, ctx:
         return start(session, row, ctx, seed_text=text)
     draft.reset()
     draft.mode = IntakeMode.OFFER
-    draft.notes = {"offer_text": clean_text(text)[:1000] if text else "", "offer_at": ctx.now.isoformat()}
+    draft.notes = {"offer_text": clean_text(text, fold=False)[:1000] if text else "", "offer_at": ctx.now.isoformat()}
     if text is None:
         _attach(session, draft, message, ctx)
     draft.save(ctx.now)
@@ -270,7 +270,7 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
     value, display = parsed.value, parsed.display
     seeds = step.seeds_description and step.parser == "choice" and is_free_text_choice(step, text)
     if seeds and form.has("description") and "description" not in draft.answers:
-        draft.notes["description_seed"] = clean_text(text)[:200]
+        draft.notes["description_seed"] = clean_text(text, fold=False)[:200]
     if step.key == "description" and draft.notes.get("description_seed"):
         seed = str(draft.notes.pop("description_seed"))
         if isinstance(value, str) and seed not in value:
@@ -532,7 +532,7 @@ def _answer_offer(
         _discard(session, draft, ctx)
         return Reply([render_message("intake/offer_declined", ctx=ctx)], handler="intake_offer")
     if command is None and is_substantive(text, ctx):
-        combined = f"{offered} {clean_text(text)}".strip()[:1000]
+        combined = f"{offered} {clean_text(text, fold=False)}".strip()[:1000]
         return start(session, draft.row, ctx, seed_text=combined, started_at=offered_at)
     _discard(session, draft, ctx)
     return None
@@ -837,7 +837,7 @@ def _prefill(draft: Draft, form: Form, text: str, ctx: HandlerContext) -> list[s
         _store(draft, step, to_json(value), display)
         understood.append(f"{step.label}：{display}")
     if form.has("description") and "description" not in draft.answers:
-        body = _strip_start_words(clean_text(text))
+        body = _strip_start_words(clean_text(text, fold=False))  # the customer's words, punctuation as typed
         step = form.step("description")
         if len(body) >= max(DESCRIPTION_SEED_CHARS, step.min_length):
             parsed = parse_free_text(body, today=ctx.today, min_length=step.min_length, max_length=step.max_length)

@@ -484,7 +484,7 @@ def test_first_message_prefills_and_only_asks_the_rest(chat: Chat) -> None:
     assert complaint.batch == "2311-08" and complaint.phone == "+8613800138000"
     assert complaint.demands == ["replace"] and complaint.problem_type == "surface"
     assert complaint.purchase_date == dt.date(2026, 11, 16)
-    assert "划痕" in complaint.description
+    assert "表面全是划痕，要求换货" in complaint.description, "the customer's words keep their Chinese punctuation"
 
 
 def test_plain_text_without_fields_gets_an_offer(chat: Chat) -> None:
@@ -715,6 +715,7 @@ def test_more_of_the_story_after_an_offer_starts_the_draft(chat: Chat) -> None:
     chat.send("你们送货太慢了吧")
     reply = chat.send("一个星期了还没到，我的电话13912345678")
     assert "投诉类型：交付物流" in reply and "联系电话：139 1234 5678" in reply
+    assert "问题描述：你们送货太慢了吧 一个星期了还没到，我的电话" in reply, "punctuation kept as typed"
 
 
 def test_a_callback_without_a_draft_is_kept_and_carried_into_a_complaint(chat: Chat) -> None:
