@@ -126,3 +126,34 @@ def test_durable_floor_answers_a_retry_with_the_first_reply_once(durable_floor: 
     assert [r.status_code for r in replies] == [200, 200, 200]
     assert {wechat.open_reply(r.content)["Content"] for r in replies} == {CANNED_REPLY}
     assert count_rows(db, InboundMessage) == 1
+
+
+def _result(target: str, msgs_per_s: float, p99_ms: float, errors: int = 0) -> Any:
+    from bench.run import Result
+
+    return Result(target, "message", {"unit": "message", "msgs_per_s": msgs_per_s, "convs_per_s": 0.0,
+                                      "p99_ms": p99_ms, "errors": errors, "server_exceptions": 0})
+
+
+def test_ratios_against_the_floor_and_the_durable_floor() -> None:
+    from bench.run import ratios
+
+    verdicts = ratios([_result("floor", 2000, 6.0), _result("floor-sqlite", 1600, 9.0),
+                       _result("sqlite", 1000, 12.0)])
+    lines = {(v.line[0], v.line[2]): v for v in verdicts}
+    assert set(lines) == {("durable/sqlite", "÷ floor"), ("tousu/sqlite", "÷ floor"),
+                          ("tousu/sqlite", "÷ durable/sqlite")}
+    issue = lines[("tousu/sqlite", "÷ floor")]
+    assert issue.issue_target and not issue.passed
+    assert issue.line[3].startswith("0.50") and issue.line[5] == "2.00"
+    durable = lines[("tousu/sqlite", "÷ durable/sqlite")]
+    assert not durable.issue_target and not durable.passed  # 0.62 of the durable floor's throughput
+    assert durable.line[3].startswith("0.62") and durable.line[6] == "PASS"  # p99 12/9 = 1.33
+    assert not lines[("durable/sqlite", "÷ floor")].issue_target
+
+
+def test_errors_fail_a_ratio_that_otherwise_passes() -> None:
+    from bench.run import ratios
+
+    [verdict] = ratios([_result("floor", 2000, 6.0), _result("postgres", 1900, 6.5, errors=3)])
+    assert verdict.issue_target and not verdict.passed and "errors" in verdict.line[-1]
