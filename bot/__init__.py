@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Request
+from flask.logging import has_level_handler
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from bot.config import load_settings
@@ -57,5 +58,23 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         from bot import simulator
 
         app.register_blueprint(simulator.bp)
-    logging.getLogger("tousu").setLevel(logging.INFO)
+    _log_to_stderr_unless_configured()
     return app
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def _log_to_stderr_unless_configured() -> None:
+    """tousu's INFO lines (one per inbound message) must reach an operator.
+
+    `tousu serve`/`worker` configure logging themselves; gunicorn configures only its own loggers, so
+    without this the per-message lines fell through to Python's last-resort handler, which drops INFO.
+    Like Flask's default handler: added once, only when nothing on the logger's chain handles INFO.
+    """
+    logger = logging.getLogger("tousu")
+    logger.setLevel(logging.INFO)
+    if not has_level_handler(logger):
+        handler = logging.StreamHandler()  # stderr: gunicorn's error log, the journal under systemd
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logger.addHandler(handler)

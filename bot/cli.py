@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from bot import LOG_FORMAT
 from bot.commands import settings_or_exit
 from bot.config import ConfigError
 
@@ -18,7 +19,7 @@ _settings = settings_or_exit
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     # A line every 5 s per job drowns the one line per message that matters.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
