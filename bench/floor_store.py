@@ -43,38 +43,42 @@ _RECORD = "UPDATE inbound_message SET reply = {p}, handler = {p}, status = 'done
 _EARLIER = "SELECT reply FROM inbound_message WHERE dedupe_key = {p}"
 
 
-def _sql(template: str, placeholder: str) -> str:
-    return template.format(p=placeholder)
-
-
 class Store(Protocol):
     def deliver(self, openid: str, msg_id: int, msg_type: str, reply: str) -> str | None:
         """Claim, lock, save and record in one transaction; returns the reply to send (a retry's: the
         first delivery's)."""
 
 
-class PostgresStore:
-    """Two pipelined round trips per message on one psycopg connection per process."""
+class _OneConnection:
+    """One connection per process, opened on first use (gunicorn forks after import); requests take
+    turns on it (gunicorn's sync workers never wait)."""
+
+    def __init__(self, connect: Callable[[], Any], placeholder: str) -> None:
+        self._connect = connect
+        self._conn: Any = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._sql = {name: template.format(p=placeholder) for name, template in
+                     (("claim", _CLAIM), ("lock", _LOCK), ("save", _SAVE), ("record", _RECORD),
+                      ("earlier", _EARLIER))}
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._pid != os.getpid():
+            self._conn, self._pid = self._connect(), os.getpid()
+        return self._conn
+
+
+class PostgresStore(_OneConnection):
+    """Two pipelined round trips per message (psycopg 3)."""
 
     def __init__(self, url: str) -> None:
         import psycopg
 
         parsed = make_url(url)
-        self._connect: Callable[[], Any] = lambda: psycopg.connect(
+        super().__init__(lambda: psycopg.connect(
             host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username,
             password=parsed.password, dbname=parsed.database, autocommit=True,
-        )
-        self._conn: Any = None
-        self._pid = 0
-        self._lock = threading.Lock()  # one connection: requests take turns (gunicorn's sync workers never wait)
-        self._sql = {name: _sql(t, "%s") for name, t in
-                     (("claim", _CLAIM), ("lock", _LOCK), ("save", _SAVE), ("record", _RECORD),
-                      ("earlier", _EARLIER))}
-
-    def _connection(self) -> Any:
-        if self._conn is None or self._pid != os.getpid():  # gunicorn forks after import
-            self._conn, self._pid = self._connect(), os.getpid()
-        return self._conn
+        ), "%s")
 
     def deliver(self, openid: str, msg_id: int, msg_type: str, reply: str) -> str | None:
         with self._lock:
@@ -107,8 +111,8 @@ class PostgresStore:
         return reply
 
 
-class SqliteStore:
-    """BEGIN IMMEDIATE behind tousu's blocking writer lock, on one sqlite3 connection per process."""
+class SqliteStore(_OneConnection):
+    """BEGIN IMMEDIATE behind tousu's blocking writer lock (stdlib sqlite3, WAL)."""
 
     def __init__(self, url: str) -> None:
         import sqlite3
@@ -116,24 +120,15 @@ class SqliteStore:
         database = make_url(url).database
         if not database or database == ":memory:":
             raise ValueError("the durable floor needs a SQLite file (several processes share it)")
-        self._path = database
-        self._writers = WriterQueue(database)
-        self._connect = lambda: sqlite3.connect(database, isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn: Any = None
-        self._pid = 0
-        self._lock = threading.Lock()
-        self._sql = {name: _sql(t, "?") for name, t in
-                     (("claim", _CLAIM), ("lock", _LOCK), ("save", _SAVE), ("record", _RECORD),
-                      ("earlier", _EARLIER))}
 
-    def _connection(self) -> Any:
-        if self._conn is None or self._pid != os.getpid():
-            conn = self._connect()
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._conn, self._pid = conn, os.getpid()
-        return self._conn
+        def connect() -> Any:
+            conn = sqlite3.connect(database, isolation_level=None, check_same_thread=False, timeout=30)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+                conn.execute(f"PRAGMA {pragma}")
+            return conn
+
+        super().__init__(connect, "?")
+        self._writers = WriterQueue(database)
 
     def deliver(self, openid: str, msg_id: int, msg_type: str, reply: str) -> str | None:
         # Stored as SQLAlchemy stores tousu's UTC datetimes on SQLite (naive ISO text).

@@ -221,6 +221,7 @@ class Postgres:
     url: str | None  # the bench database's URL, or None when unavailable
     reason: str = ""
     admin: dict[str, Any] = field(default_factory=dict)
+    name: str = BENCH_DB_NAME
 
 
 def _pg_admin(base_url: str) -> tuple[Any, dict[str, Any]]:
@@ -250,7 +251,7 @@ def prepare_postgres(base_url: str, name: str = BENCH_DB_NAME) -> Postgres:
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return Postgres(None, f"PostgreSQL at {safe}: {first}")
-    return Postgres(url.set(database=name).render_as_string(hide_password=False), admin=admin)
+    return Postgres(url.set(database=name).render_as_string(hide_password=False), admin=admin, name=name)
 
 
 def _drop(conn: Any, name: str) -> None:
@@ -264,14 +265,12 @@ def _drop(conn: Any, name: str) -> None:
 
 def drop_postgres(pg: Postgres) -> None:
     import psycopg
-    from sqlalchemy.engine import make_url
 
-    name = make_url(pg.url).database if pg.url else BENCH_DB_NAME
     try:
         with psycopg.connect(**pg.admin, autocommit=True) as conn:
-            _drop(conn, name or BENCH_DB_NAME)
+            _drop(conn, pg.name)
     except psycopg.Error as exc:
-        log(f"[postgres] could not drop {name}: {exc}")
+        log(f"[postgres] could not drop {pg.name}: {exc}")
 
 
 # -- one target, its scenarios --------------------------------------------------------------------

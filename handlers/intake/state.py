@@ -4,9 +4,9 @@ The locked row is read as plain values (:class:`ConversationRow`), not as an ORM
 per message and written back whole, and loading an ORM instance cost more than the statement itself.
 
 Every customer message locks its sender's ``intake_session`` row before anything is decided, so two
-messages from one follower at the same moment are applied one after the other: on PostgreSQL the row is
-created with ``INSERT … ON CONFLICT DO NOTHING`` (safe when two first messages race) and then selected
-``FOR UPDATE``; on SQLite every write transaction is already serialised (BEGIN IMMEDIATE, storage/db.py).
+messages from one follower at the same moment are applied one after the other: on PostgreSQL one upsert
+(``INSERT … ON CONFLICT DO UPDATE … RETURNING``, safe when two first messages race) creates or locks it
+and reads it back; on SQLite every write transaction is already serialised (BEGIN IMMEDIATE, storage/db.py).
 The lock is held until the delivery's transaction commits, together with the inbound-message row.
 """
 
