@@ -15,6 +15,7 @@ from wechatpy.messages import BaseMessage
 
 from handlers.context import HandlerContext
 from handlers.messages import IncomingMessage, Location, Reply
+from handlers.privacy import mask_openid
 from handlers.render import split_text
 from storage.db import Database
 from storage.inbound import claim_inbound, find_inbound, record_reply
@@ -57,13 +58,6 @@ def to_incoming(msg: BaseMessage) -> IncomingMessage:
         location=location,
         raw=data,
     )
-
-
-def mask(identifier: str) -> str:
-    """openids are personal data: logs keep enough to correlate, not to identify."""
-    if len(identifier) <= 8:
-        return "***"
-    return f"{identifier[:4]}…{identifier[-4:]}"
 
 
 @dataclass
@@ -110,7 +104,7 @@ def log_delivery(channel: str, message: IncomingMessage | None, outcome: str, ha
     log.info(json.dumps({
         "event": "inbound",
         "channel": channel,
-        "openid": mask(message.sender) if message else None,
+        "openid": mask_openid(message.sender) if message else None,
         "msg_id": message.msg_id if message else None,
         "kind": message.kind if message else None,
         "handler": handler,

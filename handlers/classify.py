@@ -46,7 +46,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.parsers import NUMBER_PATTERN, clean_text, mask_phone, to_number
+from handlers.parsers import NUMBER_PATTERN, clean_text, to_number
+from handlers.privacy import mask_phone
 from handlers.render import render_message
 from handlers.sla import SlaPreset
 from handlers.workflow.settings import workflow_settings
@@ -278,10 +279,6 @@ def major_notice_key(complaint: Complaint) -> str:
     return f"wf:{complaint.id}:major-notice"
 
 
-def masked(phone: str | None) -> str:
-    return mask_phone(phone) if phone else "未留"
-
-
 def notify_new_case(
     session: Session, complaint: Complaint, route: Route, company: Mapping[str, Any], *,
     category_label: str, problem_label: str | None, demand_labels: Sequence[str], attachment_count: int,
@@ -296,7 +293,7 @@ def notify_new_case(
         "category": category_label,
         "problem": problem_label,
         "demands": list(demand_labels),
-        "phone": masked(complaint.phone),
+        "phone": mask_phone(complaint.phone, missing="未留"),
         "attachments": attachment_count,
         "lead_office": department_name(session, route.lead_office, company),
         "handling": department_name(session, route.handling_department, company),

@@ -225,25 +225,6 @@ def _phone_refusal_hint(s: str) -> str:
     return PHONE_HINT
 
 
-def mask_phone(e164: str) -> str:
-    """Mask a number for staff notifications (通知中隐藏号码): 138****8000, 0379****3626.
-
-    Complainant identity is confidential (DOMAIN.md); only the last four digits and the prefix that
-    tells mobile from landline remain. Anything unparseable is fully masked rather than leaked.
-    """
-    try:
-        number = phonenumbers.parse(e164, "CN")
-    except NumberParseException:
-        return "****"
-    national = phonenumbers.national_significant_number(number)
-    if len(national) < 7:
-        return "****"
-    area_length = phonenumbers.length_of_geographical_area_code(number)
-    if area_length:
-        return f"0{national[:area_length]}****{national[-4:]}"
-    return f"{national[:3]}****{national[-4:]}"
-
-
 # --------------------------------------------------------------------------------------------
 # Dates 采购日期
 # --------------------------------------------------------------------------------------------

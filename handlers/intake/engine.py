@@ -37,7 +37,6 @@ from handlers.classify import (
     category_route,
     department_name,
     head_userids,
-    masked,
     preset_for,
     promise_conditions,
 )
@@ -52,6 +51,7 @@ from handlers.intake.submit import attachment_summary, submit_complaint
 from handlers.intake.summary import render_summary
 from handlers.messages import IncomingMessage, Reply
 from handlers.parsers import clean_text, parse_free_text, parse_phone
+from handlers.privacy import mask_openid, mask_phone
 from handlers.render import render_message
 from handlers.sla import customer_promises
 from storage.models import (
@@ -638,7 +638,7 @@ def _request_callback(
         return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation)], handler="callback")
     _record_callback(session, draft, ctx, settings, phone, complaint, in_draft)
     note = render_message("intake/callback_recorded", ctx=ctx, again=False, expect=expectation,
-                          phone=masked(phone), service_phone=_service_phone(ctx))
+                          phone=mask_phone(phone, missing="未留"), service_phone=_service_phone(ctx))
     if in_draft:
         return _current(session, draft, ctx, form, before=[note], handler="callback")
     draft.save(ctx.now)
@@ -686,7 +686,7 @@ def _answer_callback_phone(
         complaint = None
     _record_callback(session, draft, ctx, settings, parsed.value.e164, complaint, in_draft)
     note = render_message("intake/callback_recorded", ctx=ctx, again=False, expect=callback_expectation(ctx, settings),
-                          phone=masked(parsed.value.e164), service_phone=_service_phone(ctx))
+                          phone=mask_phone(parsed.value.e164), service_phone=_service_phone(ctx))
     if return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY):
         return _current(session, draft, ctx, form, before=[note], handler="callback")
     if return_mode is IntakeMode.RESUME:
@@ -717,8 +717,8 @@ def _record_callback(
     elif complaint is not None:
         complaint.callback_requested = True
         session.add(TimelineEvent(
-            complaint_id=complaint.id, at=ctx.now, actor_kind=ActorKind.CUSTOMER, actor_id=_mask(draft.openid),
-            action="callback_requested", details={"phone": masked(phone)},
+            complaint_id=complaint.id, at=ctx.now, actor_kind=ActorKind.CUSTOMER, actor_id=mask_openid(draft.openid),
+            action="callback_requested", details={"phone": mask_phone(phone, missing="未留")},
         ))
         if complaint.lead_office_id is not None:
             department = session.get(Department, complaint.lead_office_id)
@@ -726,10 +726,11 @@ def _record_callback(
                 office = department.code
     recipients = head_userids(session, office, ctx.company)
     if not recipients:
-        log.warning("callback request from %s: no head on record for %s", _mask(draft.openid), office)
+        log.warning("callback request from %s: no head on record for %s", mask_openid(draft.openid), office)
         return
     text = render_message(
-        "intake/staff_callback", ctx=ctx, phone=masked(phone), complaint=complaint, category=category_label,
+        "intake/staff_callback", ctx=ctx, phone=mask_phone(phone, missing="未留"), complaint=complaint,
+        category=category_label,
         expect=callback_expectation(ctx, settings),
     )
     queue_staff_text(session, recipients, text, dedupe_key=f"callback:{draft.openid}:{int(ctx.now.timestamp())}",
@@ -870,5 +871,3 @@ def _parse_time(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 
-def _mask(openid: str) -> str:
-    return "***" if len(openid) <= 8 else f"{openid[:4]}…{openid[-4:]}"

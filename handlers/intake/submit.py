@@ -21,6 +21,7 @@ from handlers.classify import category_route, find_department, notify_new_case, 
 from handlers.context import HandlerContext
 from handlers.intake.fields import complaint_values
 from handlers.intake.form import load_form, option_labels
+from handlers.privacy import mask_openid
 from handlers.render import render_message
 from handlers.workflow.deadlines import open_initial_deadlines
 from storage.models import (
@@ -110,7 +111,7 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
         complaint_id=complaint.id,
         at=ctx.now,
         actor_kind=ActorKind.CUSTOMER,
-        actor_id=_mask(draft.openid),
+        actor_id=mask_openid(draft.openid),
         action="registered",
         details=_registered_details(complaint, route, suggestion.reasons, extras, len(attachments), draft),
     ))
@@ -154,5 +155,3 @@ def _registered_details(
     return details
 
 
-def _mask(openid: str) -> str:
-    return "***" if len(openid) <= 8 else f"{openid[:4]}…{openid[-4:]}"

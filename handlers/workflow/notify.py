@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from handlers.calendar import SHANGHAI
-from handlers.parsers import CATEGORY_OPTIONS, mask_phone
+from handlers.parsers import CATEGORY_OPTIONS
 from handlers.render import render_message, split_text
 from handlers.workflow.permissions import APPROVER, HEAD, INTAKE, MANAGEMENT
 from storage.models import Complaint, Department, DepartmentKind, OutboxMessage, Staff
@@ -41,12 +41,6 @@ def category_label(code: str | None) -> str:
     if not code:
         return "—"
     return next((option[1] for option in CATEGORY_OPTIONS if option[0] == code), code)
-
-
-def masked_phone(phone: str | None) -> str:
-    if not phone:
-        return "—"
-    return mask_phone(phone)
 
 
 def _active(session: Session, staff_ids: Iterable[int | None], complaint: Complaint) -> list[Staff]:
@@ -190,7 +184,6 @@ __all__ = [
     "local_date",
     "local_time",
     "management_staff",
-    "masked_phone",
     "recipients",
     "responsible_staff",
     "tell_customer",

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from handlers.calendar import SHANGHAI
 from handlers.context import HandlerContext
+from handlers.privacy import mask_phone
 from handlers.sla import compute_due
 from handlers.workflow import deadlines, notify, permissions
 from handlers.workflow.calendar_store import load_calendar
@@ -186,7 +187,7 @@ def _tell_each(
         notify.tell_staff(
             session, complaint, [person], template, title=title, dedupe_key=f"{key}:{person.id}",
             show_identity=_identity_for(session, person, complaint, conf),
-            phone=notify.masked_phone(complaint.phone), category=notify.category_label(complaint.category),
+            phone=mask_phone(complaint.phone), category=notify.category_label(complaint.category),
             due=notify.local_time(complaint.due_at), recipient=person, **context,
         )
 

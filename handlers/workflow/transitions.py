@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from handlers.privacy import mask_openid
 from handlers.workflow.errors import IllegalTransition
 from storage.models import ActorKind, Complaint, ComplaintStatus, Staff, TimelineEvent
 
@@ -220,11 +221,6 @@ class Actor:
         return cls(ActorKind.SYSTEM, None, "系统")
 
 
-def mask_openid(openid: str) -> str:
-    """Enough of an openid to tell followers apart in the audit log, not enough to message them."""
-    return openid if len(openid) <= 8 else f"{openid[:4]}…{openid[-4:]}"
-
-
 def json_value(value: Any) -> Any:
     """A value as the timeline's JSON holds it (dates ISO 8601, decimals and enums as strings)."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -306,7 +302,6 @@ __all__ = [
     "changes",
     "json_value",
     "log_event",
-    "mask_openid",
     "target_state",
 ]
 

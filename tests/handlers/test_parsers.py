@@ -20,7 +20,6 @@ from handlers.parsers import (
     Parsed,
     Phone,
     Quantity,
-    mask_phone,
     parse_batch,
     parse_choice,
     parse_contact,
@@ -162,21 +161,6 @@ def test_phone_accepts_what_people_type(text: str, e164: str, extension: str | N
 )
 def test_phone_refuses_with_a_hint(text: str, hint_part: str) -> None:
     assert hint_part in refused(parse_phone(text, today=MONDAY))
-
-
-@pytest.mark.parametrize(
-    ("e164", "masked"),
-    [
-        ("+8613800138000", "138****8000"),
-        ("+8637967333626", "0379****3626"),
-        ("+861012345678", "010****5678"),
-        ("+864008108888", "400****8888"),
-        ("not a number", "****"),
-        ("+86123", "****"),
-    ],
-)
-def test_mask_phone_keeps_only_prefix_and_last_four(e164: str, masked: str) -> None:
-    assert mask_phone(e164) == masked
 
 
 # ---------------------------------------------------------------------------------------------
