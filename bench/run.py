@@ -14,10 +14,12 @@ Errors are what the client saw (failed, non-200 or undecryptable replies, or no 
 the server logged meanwhile (tousu answers a failing handler with a 200 apology). Tables the models define
 but no migration creates yet are created as tests/conftest.py does, and listed in the printout.
 
-Targets (issue): throughput at least 0.8 of the floor's, p99 at most 1.5 times the floor's. The same two
-ratios are printed against the durable floor on the same database: the floor writes nothing, so how far
-the durable floor itself is from the floor is what durability costs on this machine, and tousu ÷ durable
-floor is what tousu's own code costs.
+The judgement (issue 8): a regression guard against the *durable floor on the same database* — tousu's
+throughput at least 0.5 of the durable floor's and its p99 at most 2.5 times the durable floor's, with no
+errors. The bare floor writes nothing, so no correct implementation can come near it (the durable floor
+itself reaches about 0.5-0.8 of it, see the notes of issues 2 and 3); the ratios to the bare floor are still
+printed, as information: how far the durable floor is from it is what durability costs on this machine, and
+tousu ÷ durable floor is what tousu's own code costs.
 
     .venv/bin/python bench/run.py [--duration 10] [--concurrency 8] [--quick]
                                   [--only floor,floor-sqlite,sqlite,floor-postgres,postgres]
@@ -27,7 +29,7 @@ PostgreSQL: ``BENCH_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.
 server; the benchmark creates and afterwards drops its own databases ``tousu_bench`` and
 ``tousu_bench_floor`` there, so it never touches the tests' data. ``BENCH_CONVERSATION`` overrides the
 conversation script (JSON list or ``a|b|c``).
-Exit status: 1 when a target could not be run or requests failed, else 0 (``--strict``: also 1 on a FAIL).
+Exit status: 1 when a target could not be run, requests failed, or the guard is missed (a FAIL), else 0.
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ SCENARIOS = tuple(LOAD_SCENARIOS)  # every scenario bench/load.py registers
 DEFAULT_SCENARIOS = ("message", "conversation")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DB_NAME = "tousu_bench"
-THROUGHPUT_TARGET = 0.8  # tousu's msgs/s ÷ the floor's, at least
-P99_TARGET = 1.5  # tousu's p99 ÷ the floor's, at most
+THROUGHPUT_GUARD = 0.5  # tousu's msgs/s ÷ the durable floor's on the same database, at least
+P99_GUARD = 2.5  # tousu's p99 ÷ the durable floor's on the same database, at most
 WORKERS = 2
 READY_TIMEOUT = 30.0
 BIN = Path(sys.executable).parent
@@ -419,42 +421,44 @@ def results_table(results: Sequence[Result]) -> str:
 
 @dataclass
 class Verdict:
+    judged: bool  # tousu ÷ its durable floor: the guard (PASS/FAIL); other lines are information
     passed: bool
-    issue_target: bool  # tousu ÷ the floor: the issues' target (what ``--strict`` checks)
     line: list[str]
 
 
-def _verdict(r: Result, base: Result, *, issue_target: bool) -> Verdict:
+def _verdict(r: Result, base: Result, *, judged: bool) -> Verdict:
     rep, ref = r.report, base.report
     assert rep is not None and ref is not None
     key = "convs_per_s" if rep["unit"] == "conversation" else "msgs_per_s"
     throughput = rep[key] / ref[key] if ref[key] else 0.0
     p99 = rep["p99_ms"] / ref["p99_ms"] if ref["p99_ms"] else float("inf")
-    ok_t, ok_p = throughput >= THROUGHPUT_TARGET, p99 <= P99_TARGET
+    unit = "conv/s" if rep["unit"] == "conversation" else "msgs/s"
+    line = [_label(r.target), r.scenario, f"÷ {_label(base.target)}", f"{throughput:.2f} ({unit})", f"{p99:.2f}"]
+    if not judged:
+        return Verdict(False, True, [*line, "", "", "(information)"])
+    ok_t, ok_p = throughput >= THROUGHPUT_GUARD, p99 <= P99_GUARD
     clean = _errors(rep) == 0
     passed = ok_t and ok_p and clean
     why = [w for w, bad in (("throughput", not ok_t), ("p99", not ok_p), ("errors", not clean)) if bad]
-    unit = "conv/s" if rep["unit"] == "conversation" else "msgs/s"
-    return Verdict(passed, issue_target, [
-        _label(r.target), r.scenario, f"÷ {_label(base.target)}", f"{throughput:.2f} ({unit})",
-        "PASS" if ok_t else "FAIL", f"{p99:.2f}", "PASS" if ok_p else "FAIL",
+    return Verdict(True, passed, [
+        *line, "PASS" if ok_t else "FAIL", "PASS" if ok_p else "FAIL",
         ("PASS" if passed else "FAIL") + (f" ({', '.join(why)})" if why else ""),
     ])
 
 
 def ratios(results: Sequence[Result]) -> list[Verdict]:
-    """Every target against the floor (the issues' target for tousu), then tousu against the durable
-    floor on the same database (what tousu's own code costs beyond durability)."""
+    """tousu against the durable floor on the same database (the guard, judged), then every target against
+    the bare floor (information: what durability costs, and what tousu costs on top)."""
     found = {(r.target, r.scenario): r for r in results if r.report}
     verdicts = []
     for r in results:
-        floor = found.get(("floor", r.scenario))
-        if r.target != "floor" and r.report and floor:
-            verdicts.append(_verdict(r, floor, issue_target=r.target in DURABLE))
-    for r in results:
         durable = found.get((DURABLE.get(r.target, ""), r.scenario))
         if r.report and durable:
-            verdicts.append(_verdict(r, durable, issue_target=False))
+            verdicts.append(_verdict(r, durable, judged=True))
+    for r in results:
+        floor = found.get(("floor", r.scenario))
+        if r.target != "floor" and r.report and floor:
+            verdicts.append(_verdict(r, floor, judged=False))
     return verdicts
 
 
@@ -498,7 +502,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"any of {','.join(SCENARIOS)} (default {','.join(DEFAULT_SCENARIOS)})")
     parser.add_argument("--no-calendar", action="store_true", help="skip bench/bench_calendar.py")
     parser.add_argument("--keep-db", action="store_true", help=f"keep the {BENCH_DB_NAME} PostgreSQL database")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed, too")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = min(args.duration, 2.0)
@@ -561,12 +564,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     verdicts = ratios(results)
     if verdicts:
-        print(f"ratios (targets: throughput ≥ {THROUGHPUT_TARGET}, p99 ≤ {P99_TARGET}; the issues' target is "
-              "tousu ÷ floor)")
-        print(table(["target", "scenario", "baseline", "throughput ratio", f"≥ {THROUGHPUT_TARGET}", "p99 ratio",
-                     f"≤ {P99_TARGET}", "result"], [v.line for v in verdicts], right={3, 5}))
-    elif not any(r.target == "floor" and r.report for r in results):
-        print("no ratios: the floor baseline was not run")
+        print(f"ratios (guard: tousu ÷ the durable floor on the same database, throughput ≥ {THROUGHPUT_GUARD}, "
+              f"p99 ≤ {P99_GUARD}; ÷ floor is information)")
+        print(table(["target", "scenario", "baseline", "throughput ratio", "p99 ratio", f"≥ {THROUGHPUT_GUARD}",
+                     f"≤ {P99_GUARD}", "result"], [v.line for v in verdicts], right={3, 4}))
+    else:
+        print("no ratios: neither a durable floor nor the floor was run beside tousu")
     status = 0
     for r in results:
         on_postgres = r.target.endswith("postgres")
@@ -575,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = 1
         if r.report is not None and _errors(r.report):
             status = 1
-    if args.strict and not all(v.passed for v in verdicts if v.issue_target):
+    if not all(v.passed for v in verdicts if v.judged):
         status = 1
     notes = [f"{_label(r.target)} {r.scenario}: {n}" for r in results if r.report for n in r.report["notes"]]
     notes += [f"{_label(r.target)} {r.scenario}: {r.problem}" for r in results if r.problem]

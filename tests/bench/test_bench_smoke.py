@@ -135,7 +135,7 @@ def _result(target: str, msgs_per_s: float, p99_ms: float, errors: int = 0) -> A
                                       "p99_ms": p99_ms, "errors": errors, "server_exceptions": 0})
 
 
-def test_ratios_against_the_floor_and_the_durable_floor() -> None:
+def test_the_guard_judges_tousu_against_its_durable_floor_and_the_bare_floor_is_information() -> None:
     from bench.run import ratios
 
     verdicts = ratios([_result("floor", 2000, 6.0), _result("floor-sqlite", 1600, 9.0),
@@ -143,17 +143,30 @@ def test_ratios_against_the_floor_and_the_durable_floor() -> None:
     lines = {(v.line[0], v.line[2]): v for v in verdicts}
     assert set(lines) == {("durable/sqlite", "÷ floor"), ("tousu/sqlite", "÷ floor"),
                           ("tousu/sqlite", "÷ durable/sqlite")}
-    issue = lines[("tousu/sqlite", "÷ floor")]
-    assert issue.issue_target and not issue.passed
-    assert issue.line[3].startswith("0.50") and issue.line[5] == "2.00"
-    durable = lines[("tousu/sqlite", "÷ durable/sqlite")]
-    assert not durable.issue_target and not durable.passed  # 0.62 of the durable floor's throughput
-    assert durable.line[3].startswith("0.62") and durable.line[6] == "PASS"  # p99 12/9 = 1.33
-    assert not lines[("durable/sqlite", "÷ floor")].issue_target
+    guard = lines[("tousu/sqlite", "÷ durable/sqlite")]
+    assert guard.judged and guard.passed  # 1000/1600 = 0.62 ≥ 0.5; p99 12/9 = 1.33 ≤ 2.5
+    assert guard.line[3].startswith("0.62") and guard.line[4] == "1.33" and guard.line[-1] == "PASS"
+    bare = lines[("tousu/sqlite", "÷ floor")]
+    assert not bare.judged and bare.line[3].startswith("0.50") and bare.line[4] == "2.00"
+    assert bare.line[-1] == "(information)"
+    assert not lines[("durable/sqlite", "÷ floor")].judged
+
+
+@pytest.mark.parametrize(
+    ("msgs_per_s", "p99_ms", "why"),
+    [(790, 12.0, "throughput"), (1000, 23.0, "p99"), (799, 22.6, "throughput, p99")],
+)
+def test_the_guard_fails_below_half_the_durable_throughput_or_above_two_and_a_half_its_p99(
+    msgs_per_s: float, p99_ms: float, why: str,
+) -> None:
+    from bench.run import ratios
+
+    [verdict] = ratios([_result("floor-postgres", 1600, 9.0), _result("postgres", msgs_per_s, p99_ms)])
+    assert verdict.judged and not verdict.passed and verdict.line[-1] == f"FAIL ({why})"
 
 
 def test_errors_fail_a_ratio_that_otherwise_passes() -> None:
     from bench.run import ratios
 
-    [verdict] = ratios([_result("floor", 2000, 6.0), _result("postgres", 1900, 6.5, errors=3)])
-    assert verdict.issue_target and not verdict.passed and "errors" in verdict.line[-1]
+    [verdict] = ratios([_result("floor-postgres", 1000, 6.0), _result("postgres", 900, 6.5, errors=3)])
+    assert verdict.judged and not verdict.passed and "errors" in verdict.line[-1]
