@@ -28,8 +28,8 @@ from handlers.intake import commands as cmd
 from handlers.intake.settings import intake_settings
 from handlers.intake.state import ConversationRow, Draft
 from handlers.messages import Reply
-from handlers.parsers import clean_text
 from handlers.render import render_message
+from handlers.text import clean_text
 from storage.models import FaqEntry, IntakeMode
 
 #: Messages up to this long may match without a question word ("退货流程", "工作时间").

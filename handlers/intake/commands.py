@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.parsers import clean_text, to_number
+from handlers.text import clean_text, to_number
 
 CANCEL = "cancel"  # 取消: drop the draft
 BACK = "back"  # 上一步: re-answer the previous step

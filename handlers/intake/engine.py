@@ -10,7 +10,7 @@ around that loop:
   address step, voice with recognition text is typed text;
 * a draft idle for more than ``intake.idle_minutes`` is offered ``继续`` / ``重新开始``, and one idle for
   more than ``intake.purge_days`` is dropped;
-* a first message that already says a lot pre-fills what extraction finds (handlers/extract.py).
+* a first message that already says a lot pre-fills what extraction finds (handlers/text/extract.py).
 
 All state is the follower's ``IntakeSession`` row, locked by the router and saved through the caller's
 session; nothing here commits.
@@ -41,7 +41,6 @@ from handlers.classify import (
     promise_conditions,
 )
 from handlers.context import HandlerContext
-from handlers.extract import extract
 from handlers.intake import commands as cmd
 from handlers.intake.fields import is_free_text_choice, parse_answer, to_json
 from handlers.intake.form import Form, Step, load_form, option_labels
@@ -50,10 +49,11 @@ from handlers.intake.state import ConversationRow, Draft, delete_draft_attachmen
 from handlers.intake.submit import attachment_summary, submit_complaint
 from handlers.intake.summary import render_summary
 from handlers.messages import IncomingMessage, Reply
-from handlers.parsers import clean_text, parse_free_text, parse_phone
 from handlers.privacy import mask_openid, mask_phone
 from handlers.render import render_message
 from handlers.sla import customer_promises
+from handlers.text import clean_text, parse_free_text, parse_phone
+from handlers.text.extract import extract
 from storage.models import (
     ActorKind,
     Attachment,

@@ -1,6 +1,6 @@
 """One step's answer: parsed by the step's parser, kept as JSON in the draft, written to the complaint.
 
-Parsers live in :mod:`handlers.parsers`; this module only picks the parser and options a step names and
+Parsers live in :mod:`handlers.text`; this module only picks the parser and options a step names and
 turns the parsed value into something the draft's JSON column can hold (and back).
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from handlers.intake.form import Step
-from handlers.parsers import (
+from handlers.text import (
     FREE_TEXT_LIMIT,
     Parsed,
     Phone,

@@ -31,7 +31,7 @@ A company changes the form in ``tousu.toml`` without code::
     surroundings = ["灰大", "晚上吵"]
 
 A step's question comes from ``templates/messages/intake/step/<key>.txt.j2`` unless the step names another
-``template`` or gives a literal ``prompt``. Parsers are those of :mod:`handlers.parsers`, by name
+``template`` or gives a literal ``prompt``. Parsers are those of :mod:`handlers.text`, by name
 (:data:`PARSER_KINDS`). :func:`load_form` checks everything once and raises :class:`FormConfigError`
 naming the offending setting.
 """
@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.parsers import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS, ChoiceOption
+from handlers.text import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS, ChoiceOption
 
 #: Parser kinds a step may use (see handlers/intake/fields.py for what each accepts).
 PARSER_KINDS = frozenset(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.parsers import (
+from handlers.text import (
     CATEGORY_OPTIONS,
     DEMAND_OPTIONS,
     FREE_TEXT_LIMIT,

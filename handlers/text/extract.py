@@ -19,7 +19,7 @@ from datetime import date
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from handlers.parsers import (
+from handlers.text.parsers import (
     BATCH_CODE_PATTERN,
     CATEGORY_OPTIONS,
     DEMAND_OPTIONS,

@@ -11,7 +11,7 @@ the caller (resolved in Asia/Shanghai) so that relative dates are testable with 
 that do not need it accept it anyway so the intake engine can call all of them the same way.
 
 The scanners (``find_dates``, ``find_terms``, ``to_number``) are public because the free-text
-extraction in ``handlers.extract`` reuses them on a whole first message.
+extraction in ``handlers.text.extract`` reuses them on a whole first message.
 """
 
 from __future__ import annotations
