@@ -10,37 +10,36 @@ Callers import from this package; the modules are split by kind of answer.
 
 from __future__ import annotations
 
+from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
+from handlers.text.choices import ChoiceOption, ChoiceOptions, choice_hint, find_terms, parse_choice
+from handlers.text.free_text import FREE_TEXT_LIMIT, parse_free_text
+from handlers.text.names import parse_contact, parse_name
+from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
 from handlers.text.parsers import (
-    BATCH_CODE_PATTERN,
-    CATEGORY_OPTIONS,
-    DEMAND_OPTIONS,
-    FREE_TEXT_LIMIT,
     MAX_QUANTITY,
     NUMBER_PATTERN,
-    PARSERS,
-    PROBLEM_TYPE_OPTIONS,
     UNIT_ALIASES,
-    ChoiceOption,
-    ChoiceOptions,
     DateMatch,
     Parsed,
     Phone,
     Quantity,
-    choice_hint,
     clean_text,
     find_dates,
-    find_terms,
-    parse_batch,
-    parse_choice,
-    parse_contact,
     parse_date,
-    parse_free_text,
-    parse_name,
     parse_phone,
     parse_quantity,
-    parse_yes_no,
     to_number,
 )
+from handlers.text.registry import (
+    PARSERS,
+    AnswerOptions,
+    ParserKind,
+    StepOptions,
+    is_parser_name,
+    parse_as,
+    parser_names,
+)
+from handlers.text.yes_no import parse_yes_no
 
 __all__ = [
     "BATCH_CODE_PATTERN",
@@ -52,16 +51,21 @@ __all__ = [
     "PARSERS",
     "PROBLEM_TYPE_OPTIONS",
     "UNIT_ALIASES",
+    "AnswerOptions",
     "ChoiceOption",
     "ChoiceOptions",
     "DateMatch",
     "Parsed",
+    "ParserKind",
     "Phone",
     "Quantity",
+    "StepOptions",
     "choice_hint",
     "clean_text",
     "find_dates",
     "find_terms",
+    "is_parser_name",
+    "parse_as",
     "parse_batch",
     "parse_choice",
     "parse_contact",
@@ -71,5 +75,6 @@ __all__ = [
     "parse_phone",
     "parse_quantity",
     "parse_yes_no",
+    "parser_names",
     "to_number",
 ]

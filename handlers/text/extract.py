@@ -19,20 +19,16 @@ from datetime import date
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
+from handlers.text.choices import ChoiceOption, find_terms
+from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
 from handlers.text.parsers import (
-    BATCH_CODE_PATTERN,
-    CATEGORY_OPTIONS,
-    DEMAND_OPTIONS,
     NUMBER_PATTERN,
-    PROBLEM_TYPE_OPTIONS,
-    ChoiceOption,
     DateMatch,
     Phone,
     Quantity,
     clean_text,
     find_dates,
-    find_terms,
-    parse_batch,
     parse_phone,
     parse_quantity,
 )

@@ -1,0 +1,45 @@
+"""Free text (描述, 损失情况 …): trimmed, capped, the customer's words kept as written."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from handlers.text.parsers import Parsed, clean_text
+
+FREE_TEXT_LIMIT = 1000
+_NONE_WORDS = frozenset({"无", "没有", "暂无", "没", "没有了", "无损失", "没有损失"})
+_DISPLAY_LIMIT = 60
+
+
+def parse_free_text(
+    text: str,
+    *,
+    today: date,
+    min_length: int = 1,
+    max_length: int = FREE_TEXT_LIMIT,
+    allow_none: bool = False,
+) -> Parsed[str | None]:
+    """Accept a description (问题描述、损失情况 …): trimmed, whitespace collapsed, capped.
+
+    Text beyond ``max_length`` (at most 1000) is cut rather than refused: asking someone on a phone
+    to shorten a long story loses it. The display is short for the summary and says when the text
+    was cut. With ``allow_none``, 无/没有/暂无 is an explicit "none" (value ``None``, display 无).
+    """
+    del today
+    limit = max(1, min(max_length, FREE_TEXT_LIMIT))
+    s = clean_text(text, fold=False)  # the customer's words as written, Chinese punctuation included
+    if allow_none and re.sub(r"[.。!！]+$", "", s) in _NONE_WORDS:
+        return Parsed.ok(None, "无")
+    if not s:
+        return Parsed.refuse("请输入文字内容" + ("，没有可回复“无”" if allow_none else ""))
+    if len(s) < min_length:
+        none_note = "；没有可回复“无”" if allow_none else ""
+        return Parsed.refuse(f"请多描述一些：至少{min_length}个字，如发现的经过、出现问题的位置和数量{none_note}")
+    truncated = len(s) > limit
+    value = s[:limit]
+    display = value if len(value) <= _DISPLAY_LIMIT else value[:_DISPLAY_LIMIT] + "…"
+    if truncated:
+        display += f"（内容过长，已保留前{limit}字）"
+    return Parsed.ok(value, display)
+
