@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from handlers.text.parsers import Parsed, clean_text
+from handlers.text.clean import clean_text
+from handlers.text.parsed import Parsed
 
 BATCH_HINT = "请填写生产批次号，如 2311-08 或 B20231108（不知道可回复“跳过”）"
 BATCH_CODE_PATTERN = r"[A-Za-z0-9]+(?:[-/_.][A-Za-z0-9]+)*"

@@ -8,7 +8,8 @@ from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
-from handlers.text.parsers import Parsed, clean_text, to_number
+from handlers.text.clean import clean_text, to_number
+from handlers.text.parsed import Parsed
 
 
 class ChoiceOption(NamedTuple):

@@ -21,17 +21,11 @@ from phonenumbers import PhoneNumberType
 
 from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
 from handlers.text.choices import ChoiceOption, find_terms
+from handlers.text.clean import NUMBER_PATTERN, clean_text
 from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
-from handlers.text.parsers import (
-    NUMBER_PATTERN,
-    DateMatch,
-    Phone,
-    Quantity,
-    clean_text,
-    find_dates,
-    parse_phone,
-    parse_quantity,
-)
+from handlers.text.parsers import DateMatch, find_dates
+from handlers.text.phone import Phone, parse_phone
+from handlers.text.quantity import Quantity, parse_quantity
 
 #: Only the start of a very long message is read: a first message is a few sentences.
 EXTRACT_INPUT_LIMIT = 2000

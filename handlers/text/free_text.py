@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from handlers.text.parsers import Parsed, clean_text
+from handlers.text.clean import clean_text
+from handlers.text.parsed import Parsed
 
 FREE_TEXT_LIMIT = 1000
 _NONE_WORDS = frozenset({"无", "没有", "暂无", "没", "没有了", "无损失", "没有损失"})

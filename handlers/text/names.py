@@ -6,7 +6,8 @@ import re
 import unicodedata
 from datetime import date
 
-from handlers.text.parsers import Parsed, clean_text
+from handlers.text.clean import clean_text
+from handlers.text.parsed import Parsed
 
 NAME_HINT = "请填写单位名称或姓名，如 洛阳某某机械厂 或 王先生"
 CONTACT_HINT = "请填写联系人姓名，如 王工 或 李女士"

@@ -12,13 +12,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from handlers.text.batch import parse_batch
 from handlers.text.choices import ChoiceOption, parse_choice
 from handlers.text.free_text import FREE_TEXT_LIMIT, parse_free_text
 from handlers.text.names import parse_contact, parse_name
-from handlers.text.parsers import Parsed, parse_date, parse_phone, parse_quantity
+from handlers.text.parsed import Parsed
+from handlers.text.parsers import parse_date
+from handlers.text.phone import parse_phone
+from handlers.text.quantity import parse_quantity
 from handlers.text.yes_no import parse_yes_no
 
 ADDRESS_HINT = "请填写单位地址，如 洛阳市涧西区某某路8号；也可以发送位置（不填可回复“跳过”）"
@@ -97,7 +100,7 @@ PARSERS: Mapping[str, ParserKind] = MappingProxyType({
 })  # fmt: skip
 
 
-def is_parser_name(name: object) -> bool:
+def is_parser_name(name: object) -> TypeGuard[str]:
     """True when ``name`` is a parser a form step may use (the start-up check asks this)."""
     return isinstance(name, str) and name in PARSERS
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from handlers.text.parsers import Parsed, clean_text
+from handlers.text.clean import clean_text
+from handlers.text.parsed import Parsed
 
 YES_NO_HINT = "请回复“是”或“否”（也可回复 1 表示是，2 表示否）"
 _YES_WORDS = frozenset(
