@@ -21,11 +21,11 @@ from __future__ import annotations
 from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
 from handlers.text.choices import ChoiceOption, ChoiceOptions, choice_hint, find_terms, parse_choice
 from handlers.text.clean import NUMBER_PATTERN, clean_text, to_number
+from handlers.text.dates import DateMatch, find_dates, parse_date
 from handlers.text.free_text import FREE_TEXT_LIMIT, parse_free_text
 from handlers.text.names import parse_contact, parse_name
 from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
 from handlers.text.parsed import Parsed
-from handlers.text.parsers import DateMatch, find_dates, parse_date
 from handlers.text.phone import Phone, parse_phone
 from handlers.text.quantity import MAX_QUANTITY, UNIT_ALIASES, Quantity, parse_quantity
 from handlers.text.registry import (

@@ -22,8 +22,8 @@ from phonenumbers import PhoneNumberType
 from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
 from handlers.text.choices import ChoiceOption, find_terms
 from handlers.text.clean import NUMBER_PATTERN, clean_text
+from handlers.text.dates import DateMatch, find_dates
 from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
-from handlers.text.parsers import DateMatch, find_dates
 from handlers.text.phone import Phone, parse_phone
 from handlers.text.quantity import Quantity, parse_quantity
 

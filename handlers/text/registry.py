@@ -16,10 +16,10 @@ from typing import Any, Protocol, TypeGuard
 
 from handlers.text.batch import parse_batch
 from handlers.text.choices import ChoiceOption, parse_choice
+from handlers.text.dates import parse_date
 from handlers.text.free_text import FREE_TEXT_LIMIT, parse_free_text
 from handlers.text.names import parse_contact, parse_name
 from handlers.text.parsed import Parsed
-from handlers.text.parsers import parse_date
 from handlers.text.phone import parse_phone
 from handlers.text.quantity import parse_quantity
 from handlers.text.yes_no import parse_yes_no
