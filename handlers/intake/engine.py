@@ -447,7 +447,7 @@ def _answer_summary(
     missing = form.next_step(draft.answers)
     if missing is not None:  # the form changed under the draft (configuration): ask what is new
         return _advance(session, draft, ctx, form)
-    if cmd.is_(text, cmd.CONFIRM):
+    if cmd.is_yes(text):
         return _submit(session, draft, ctx, form)
     if command == cmd.BACK:
         return _back(session, draft, ctx, form)
@@ -526,9 +526,9 @@ def _answer_offer(
         _discard(session, draft, ctx)
         return None
     command = cmd.command_of(text)
-    if command == cmd.START or cmd.is_(text, cmd.CONFIRM) or cmd.normalise(text) in ("要", "是的", "对的", "需要"):
+    if command == cmd.START or cmd.is_yes(text):
         return start(session, draft.row, ctx, seed_text=offered or None, started_at=offered_at)
-    if command == cmd.CANCEL or cmd.normalise(text) in ("不", "不是", "否", "不要", "不用", "不用了", "no"):
+    if command == cmd.CANCEL or cmd.is_no(text):
         _discard(session, draft, ctx)
         return Reply([render_message("intake/offer_declined", ctx=ctx)], handler="intake_offer")
     if command is None and is_substantive(text, ctx):

@@ -19,13 +19,13 @@ with ``clean`` (keyboard clean-up, numbers), ``words`` (word lists shared with t
 from __future__ import annotations
 
 from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
-from handlers.text.choices import ChoiceOption, ChoiceOptions, choice_hint, find_terms, parse_choice
+from handlers.text.choices import ChoiceOption, ChoiceOptions, find_terms, parse_choice
 from handlers.text.clean import NUMBER_PATTERN, clean_text, to_number
 from handlers.text.dates import DateMatch, find_dates, parse_date
 from handlers.text.free_text import FREE_TEXT_LIMIT, parse_free_text
 from handlers.text.names import parse_contact, parse_name
 from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
-from handlers.text.parsed import Parsed
+from handlers.text.parsed import Hint, Parsed
 from handlers.text.phone import Phone, parse_phone
 from handlers.text.quantity import MAX_QUANTITY, UNIT_ALIASES, Quantity, parse_quantity
 from handlers.text.registry import (
@@ -37,28 +37,32 @@ from handlers.text.registry import (
     parse_as,
     parser_names,
 )
+from handlers.text.words import BATCH_WORDS, NO_WORDS, YES_WORDS, yes_or_no
 from handlers.text.yes_no import parse_yes_no
 
 __all__ = [
     "BATCH_CODE_PATTERN",
+    "BATCH_WORDS",
     "CATEGORY_OPTIONS",
     "DEMAND_OPTIONS",
     "FREE_TEXT_LIMIT",
     "MAX_QUANTITY",
+    "NO_WORDS",
     "NUMBER_PATTERN",
     "PARSERS",
     "PROBLEM_TYPE_OPTIONS",
     "UNIT_ALIASES",
+    "YES_WORDS",
     "AnswerOptions",
     "ChoiceOption",
     "ChoiceOptions",
     "DateMatch",
+    "Hint",
     "Parsed",
     "ParserKind",
     "Phone",
     "Quantity",
     "StepOptions",
-    "choice_hint",
     "clean_text",
     "find_dates",
     "find_terms",
@@ -75,4 +79,5 @@ __all__ = [
     "parse_yes_no",
     "parser_names",
     "to_number",
+    "yes_or_no",
 ]

@@ -7,14 +7,10 @@ from datetime import date
 
 from handlers.text.clean import clean_text
 from handlers.text.parsed import Parsed
+from handlers.text.words import BATCH_WORDS
 
-BATCH_HINT = "请填写生产批次号，如 2311-08 或 B20231108（不知道可回复“跳过”）"
 BATCH_CODE_PATTERN = r"[A-Za-z0-9]+(?:[-/_.][A-Za-z0-9]+)*"
-_BATCH_PREFIX = re.compile(
-    r"^(?:生产批次号|生产批号|生产批次|批次号|批号|批次|lot\s*no\.?|lot|batch\s*no\.?|batch)"
-    r"\s*(?:是|为)?\s*[:#]?\s*",
-    re.IGNORECASE,
-)
+_BATCH_PREFIX = re.compile(rf"^{BATCH_WORDS}\s*(?:是|为)?\s*[:#]?\s*", re.IGNORECASE)
 _BATCH_SEPARATORS = re.compile(r"\s*(?:[,;、]|和|及)\s*|\s+")
 
 
@@ -28,20 +24,20 @@ def parse_batch(text: str, *, today: date) -> Parsed[tuple[str, ...]]:
     del today
     s = clean_text(text)
     if not s or len(s) > 200:
-        return Parsed.refuse(BATCH_HINT)
+        return Parsed.refuse("batch")
     s = _BATCH_PREFIX.sub("", s)
     s = re.sub(r"[。.!！]+$", "", s)
     parts = [part for part in _BATCH_SEPARATORS.split(s) if part]
     if not parts or len(parts) > 20:
-        return Parsed.refuse(BATCH_HINT)
+        return Parsed.refuse("batch")
     codes: list[str] = []
     for part in parts:
         part = _BATCH_PREFIX.sub("", part)
         if not re.fullmatch(BATCH_CODE_PATTERN, part) or not re.search(r"[0-9]", part):
-            return Parsed.refuse(BATCH_HINT)
+            return Parsed.refuse("batch")
         if len(part) > 40 or re.fullmatch(r"[0-9]{1,2}", part):
             # "2 4" is a menu answer typed one step late, not two batches (which would suggest 重大)
-            return Parsed.refuse(BATCH_HINT)
+            return Parsed.refuse("batch")
         code = part.upper()
         if code not in codes:
             codes.append(code)

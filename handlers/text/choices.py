@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from handlers.text.clean import clean_text, to_number
-from handlers.text.parsed import Parsed
+from handlers.text.parsed import Hint, Parsed
 
 
 class ChoiceOption(NamedTuple):
@@ -92,13 +92,6 @@ def find_terms(text: str, options: ChoiceOptions) -> list[str]:
     return codes
 
 
-def choice_hint(options: ChoiceOptions, *, multi: bool = False) -> str:
-    """The compact option list used in refusals: 请回复序号：1 维修 2 更换 …"""
-    listing = " ".join(f"{index} {label}" for index, (_, label, _) in enumerate(options, 1))
-    suffix = "（可多选，如“2 4”）" if multi else ""
-    return f"请回复序号或名称：{listing}{suffix}"
-
-
 def _resolve_token(token: str, table: _ChoiceTable, multi: bool) -> list[str] | None:
     """Codes for one token of a choice answer, or ``None`` when the token is not an option."""
     count = len(table.codes)
@@ -129,7 +122,7 @@ def parse_choice(text: str, *, today: date, options: ChoiceOptions, multi: bool 
     """
     del today
     frozen = _freeze_options(options)
-    hint = choice_hint(frozen, multi=multi)
+    hint = Hint.of("choice", labels=tuple(label for _, label, _ in frozen), multi=multi)
     if not frozen:
         return Parsed.refuse(hint)
     table = _choice_table(frozen)
@@ -147,10 +140,10 @@ def parse_choice(text: str, *, today: date, options: ChoiceOptions, multi: bool 
         codes = find_terms(s, frozen)
     if not codes:
         if re.fullmatch(r"[0-9 ,、]+", s):
-            return Parsed.refuse(f"没有这个序号。{hint}")
+            return Parsed.refuse("choice_no_such_number", **dict(hint.params))
         return Parsed.refuse(hint)
     if not multi and len(codes) > 1:
-        return Parsed.refuse(f"只能选一项。{hint}")
+        return Parsed.refuse("choice_only_one", **dict(hint.params))
     labels = dict(zip(table.codes, table.labels, strict=True))
     return Parsed.ok(tuple(codes), "、".join(labels[code] for code in codes))
 

@@ -14,13 +14,13 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 from handlers.text.clean import clean_text, to_number
-from handlers.text.parsed import Parsed
+from handlers.text.parsed import Hint, Parsed
 
 # --------------------------------------------------------------------------------------------
 # Dates 采购日期
 # --------------------------------------------------------------------------------------------
 
-DATE_HINT = "请填写日期，如 2026-11-03、11月3日、昨天、上周三 或 上个月15号"
+DATE_HINT = Hint.of("date")
 _MAX_YEARS_BACK = 10
 
 _Y4 = r"[0-9]{4}|[〇零一二三四五六七八九]{4}"
@@ -57,7 +57,7 @@ class DateMatch:
     approximate: bool = False
     precision: str = "day"
     relative: str | None = None
-    problem: str | None = None
+    problem: Hint | None = None
 
     @property
     def display(self) -> str:
@@ -82,7 +82,7 @@ class _Resolved(NamedTuple):
     approximate: bool = False
     precision: str = "day"
     relative: bool = False
-    problem: str | None = None
+    problem: Hint | None = None
 
 
 def _int(token: str | None) -> int | None:
@@ -111,8 +111,7 @@ def _make_date(year: int, month: int, day: int) -> date | None:
 
 
 def _impossible(month: int | None, day: int | None) -> _Resolved:
-    shown = f"{month}月{day}日" if day is not None else f"{month}月"
-    return _Resolved(None, problem=f"没有这一天：{shown}，请核对后重新填写，如 11月3日")
+    return _Resolved(None, problem=Hint.of("date_impossible", month=month, day=day))
 
 
 def _part_day(year: int, month: int, part: str | None) -> int:
@@ -322,12 +321,12 @@ _DATE_PATTERNS: tuple[_DatePattern, ...] = (
 )
 
 
-def _future_hint(today: date) -> str:
-    return f"日期不能晚于今天（{today.year}年{today.month}月{today.day}日），请核对"
+def _future_hint(today: date) -> Hint:
+    return Hint.of("date_future", today=today)
 
 
-def _too_old_hint() -> str:
-    return f"日期早于{_MAX_YEARS_BACK}年前，请核对年份"
+def _too_old_hint() -> Hint:
+    return Hint.of("date_too_old", years=_MAX_YEARS_BACK)
 
 
 def _earliest(today: date) -> date:

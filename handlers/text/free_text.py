@@ -33,10 +33,9 @@ def parse_free_text(
     if allow_none and re.sub(r"[.。!！]+$", "", s) in _NONE_WORDS:
         return Parsed.ok(None, "无")
     if not s:
-        return Parsed.refuse("请输入文字内容" + ("，没有可回复“无”" if allow_none else ""))
+        return Parsed.refuse("text_empty", allow_none=allow_none)
     if len(s) < min_length:
-        none_note = "；没有可回复“无”" if allow_none else ""
-        return Parsed.refuse(f"请多描述一些：至少{min_length}个字，如发现的经过、出现问题的位置和数量{none_note}")
+        return Parsed.refuse("text_too_short", min_length=min_length, allow_none=allow_none)
     truncated = len(s) > limit
     value = s[:limit]
     display = value if len(value) <= _DISPLAY_LIMIT else value[:_DISPLAY_LIMIT] + "…"

@@ -9,8 +9,6 @@ from datetime import date
 from handlers.text.clean import clean_text
 from handlers.text.parsed import Parsed
 
-NAME_HINT = "请填写单位名称或姓名，如 洛阳某某机械厂 或 王先生"
-CONTACT_HINT = "请填写联系人姓名，如 王工 或 李女士"
 _NAME_LIMIT = 50
 _NAME_PREFIX = re.compile(
     r"^(?:(?:我是|我叫|本人是?|我们是)|(?:单位名称|公司名称|单位|公司|姓名|名字|联系人)\s*[:：])\s*"
@@ -24,7 +22,7 @@ def _parse_person_or_company(text: str, hint: str) -> Parsed[str]:
     if not s:
         return Parsed.refuse(hint)
     if len(s) > _NAME_LIMIT:
-        return Parsed.refuse(f"名称太长了，请控制在{_NAME_LIMIT}个字以内。{hint}")
+        return Parsed.refuse("name_too_long", limit=_NAME_LIMIT, of=hint)
     if not any(unicodedata.category(char).startswith("L") for char in s):
         return Parsed.refuse(hint)
     return Parsed.ok(s, s)
@@ -36,11 +34,11 @@ def parse_name(text: str, *, today: date) -> Parsed[str]:
     Only digits or punctuation is refused: that is a phone number or a slip, not a name.
     """
     del today
-    return _parse_person_or_company(text, NAME_HINT)
+    return _parse_person_or_company(text, "name")
 
 
 def parse_contact(text: str, *, today: date) -> Parsed[str]:
     """Accept a contact person (联系人) such as 王工, with the same rules as ``parse_name``."""
     del today
-    return _parse_person_or_company(text, CONTACT_HINT)
+    return _parse_person_or_company(text, "contact")
 

@@ -10,7 +10,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from handlers.text.clean import clean_text
-from handlers.text.parsed import Parsed
+from handlers.text.parsed import Hint, Parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,6 @@ class Phone:
     extension: str | None = None
 
 
-PHONE_HINT = "请填写手机号或带区号的座机号，如 13800138000 或 0379-67333626"
 _PHONE_LABEL = re.compile(
     r"^(?:联系电话|电话号码|手机号码|联系方式|手机号|电话|手机|座机|号码|tel|phone|mobile)\s*(?:是|为)?\s*:?\s*",
     re.IGNORECASE,
@@ -61,9 +60,9 @@ def parse_phone(text: str, *, today: date) -> Parsed[Phone]:
     del today
     s = clean_text(text)
     if not s:
-        return Parsed.refuse(PHONE_HINT)
+        return Parsed.refuse("phone")
     if len(s) > 60:
-        return Parsed.refuse(PHONE_HINT)
+        return Parsed.refuse("phone")
     s = _PHONE_LABEL.sub("", s)
     extension: str | None = None
     ext_match = _PHONE_EXTENSION.search(s)
@@ -72,7 +71,7 @@ def parse_phone(text: str, *, today: date) -> Parsed[Phone]:
         s = s[: ext_match.start()]
     # phonenumbers reads letters as keypad digits (vanity numbers); nobody here means that.
     if re.search(r"[A-Za-z]", s) or not re.search(r"[0-9]", s):
-        return Parsed.refuse(PHONE_HINT)
+        return Parsed.refuse("phone")
     number = _parse_cn_number(s)
     if number is None and extension is None:
         dash_match = _PHONE_TRAILING_DASH_EXTENSION.match(s)
@@ -86,7 +85,7 @@ def parse_phone(text: str, *, today: date) -> Parsed[Phone]:
     return Parsed.ok(Phone(e164=e164, extension=extension), _phone_display(number, extension))
 
 
-def _phone_refusal_hint(s: str) -> str:
+def _phone_refusal_hint(s: str) -> Hint:
     """Say what is wrong when it is obvious (11-digit mobiles, missing area code)."""
     digits = re.sub(r"[^0-9]", "", s)
     for prefix in ("0086", "86"):
@@ -94,9 +93,9 @@ def _phone_refusal_hint(s: str) -> str:
             digits = digits[len(prefix) :]
             break
     if digits.startswith("1") and len(digits) != 11 and len(digits) >= 5:
-        return f"手机号应为11位数字（您输入了{len(digits)}位），{PHONE_HINT}"
+        return Hint.of("phone_mobile_length", digits=len(digits))
     if digits and digits[0] not in "01" and 7 <= len(digits) <= 8:
-        return f"座机号请带区号，如 0379-67333626；{PHONE_HINT}"
-    return PHONE_HINT
+        return Hint.of("phone_area_code")
+    return Hint.of("phone")
 
 

@@ -18,8 +18,6 @@ class Quantity(NamedTuple):
     unit: str | None
 
 
-QUANTITY_HINT = "请填写数量和单位，如 3吨、120件、1.5吨"
-QUANTITY_UNIT_HINT = "请带上单位，如 3吨、120件"
 MAX_QUANTITY = Decimal(10_000_000)
 
 #: Unit as typed → unit as stored. Latin keys are matched case-insensitively.
@@ -75,22 +73,22 @@ def parse_quantity(
     del today
     s = clean_text(text).replace(" ", "")
     if not s or len(s) > 40:
-        return Parsed.refuse(QUANTITY_HINT)
+        return Parsed.refuse("quantity")
     approximate = False
     s = _PLAIN_PREFIX.sub("", s)
     if _APPROX_PREFIX.match(s):
         approximate = True
         s = _APPROX_PREFIX.sub("", s)
     if s[:1] in ("-", "负"):
-        return Parsed.refuse(f"数量必须大于0，{QUANTITY_HINT}")
+        return Parsed.refuse("quantity_positive")
     if _RANGE.match(s):
-        return Parsed.refuse("请填写一个具体数量，如 3吨；范围可写大约数，如 约4吨")
+        return Parsed.refuse("quantity_range")
     m = _QUANTITY_NUMBER.match(s)
     if m is None:
-        return Parsed.refuse(QUANTITY_HINT)
+        return Parsed.refuse("quantity")
     amount = to_number(m.group(0))
     if amount is None:
-        return Parsed.refuse(QUANTITY_HINT)
+        return Parsed.refuse("quantity")
     rest = s[m.end() :]
     if rest[:1] in ("多", "余", "来"):
         approximate, rest = True, rest[1:]
@@ -103,8 +101,8 @@ def parse_quantity(
             unit, rest = bare, rest[len(bare) :]
         else:
             if bare in _NOT_UNITS:
-                return Parsed.refuse(f"这里填写货物数量，{QUANTITY_HINT}")
-            return Parsed.refuse(QUANTITY_HINT)
+                return Parsed.refuse("quantity_not_goods")
+            return Parsed.refuse("quantity")
     if rest.startswith("半") and amount == amount.to_integral_value() and m.group(0) != "半":
         amount += Decimal("0.5")
         rest = rest[1:]
@@ -113,13 +111,13 @@ def parse_quantity(
         rest = ""
     if rest and not (unit and re.fullmatch(r"[\u4e00-\u9fff]{1,20}", rest)):
         # After a known unit, trailing Chinese words are the product ("3吨铝板"), not the amount.
-        return Parsed.refuse(QUANTITY_HINT)
+        return Parsed.refuse("quantity")
     if unit is None and unit_required:
-        return Parsed.refuse(QUANTITY_UNIT_HINT)
+        return Parsed.refuse("quantity_unit")
     if amount <= 0:
-        return Parsed.refuse(f"数量必须大于0，{QUANTITY_HINT}")
+        return Parsed.refuse("quantity_positive")
     if amount > max_amount:
-        return Parsed.refuse(f"数量太大了，请核对，{QUANTITY_HINT}")
+        return Parsed.refuse("quantity_too_large")
     display = ("约" if approximate else "") + format_decimal(amount) + (unit or "")
     return Parsed.ok(Quantity(amount, unit), display)
 

@@ -24,8 +24,6 @@ from handlers.text.phone import parse_phone
 from handlers.text.quantity import parse_quantity
 from handlers.text.yes_no import parse_yes_no
 
-ADDRESS_HINT = "请填写单位地址，如 洛阳市涧西区某某路8号；也可以发送位置（不填可回复“跳过”）"
-
 
 class StepOptions(Protocol):
     """What a parser may read from the step it answers (handlers.intake.form.Step has all of it)."""
@@ -70,7 +68,7 @@ class ParserKind:
 
 def _address(text: str, today: date, step: StepOptions) -> Parsed[Any]:
     parsed = parse_free_text(text, today=today, min_length=max(step.min_length, 2), max_length=step.max_length)
-    return parsed if parsed.accepted else Parsed.refuse(ADDRESS_HINT)
+    return parsed if parsed.accepted else Parsed.refuse("address")
 
 
 def _text(text: str, today: date, step: StepOptions) -> Parsed[Any]:

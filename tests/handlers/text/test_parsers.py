@@ -63,9 +63,10 @@ def refused(result: Parsed[Any]) -> str:
 
 def test_parsed_constructors_fill_exactly_one_side() -> None:
     good = Parsed.ok(3, "3")
-    bad = Parsed.refuse("请填写数字")
+    bad = Parsed.refuse("yes_no")
     assert (good.accepted, good.value, good.display, good.hint) == (True, 3, "3", "")
-    assert (bad.accepted, bad.value, bad.display, bad.hint) == (False, None, "", "请填写数字")
+    assert (bad.accepted, bad.value, bad.display) == (False, None, "")
+    assert bad.hint == "请回复“是”或“否”（也可回复 1 表示是，2 表示否）"
 
 
 def test_parsed_is_immutable() -> None:
