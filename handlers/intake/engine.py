@@ -54,15 +54,14 @@ from handlers.render import render_message
 from handlers.sla import customer_promises
 from handlers.text import clean_text, parse_free_text, parse_phone
 from handlers.text.extract import extract
+from handlers.workflow.transitions import Actor, record_event
 from storage.models import (
-    ActorKind,
     Attachment,
     AttachmentKind,
     Complaint,
     ComplaintStatus,
     Department,
     IntakeMode,
-    TimelineEvent,
 )
 from storage.outbox import queue_staff_text
 
@@ -716,10 +715,8 @@ def _record_callback(
             category_label = option_labels(form.options_for("category")).get(code)
     elif complaint is not None:
         complaint.callback_requested = True
-        session.add(TimelineEvent(
-            complaint_id=complaint.id, at=ctx.now, actor_kind=ActorKind.CUSTOMER, actor_id=mask_openid(draft.openid),
-            action="callback_requested", details={"phone": mask_phone(phone, missing="未留")},
-        ))
+        record_event(session, complaint, "callback_requested", Actor.customer(draft.openid), ctx.now,
+                     details={"phone": mask_phone(phone, missing="未留")})
         if complaint.lead_office_id is not None:
             department = session.get(Department, complaint.lead_office_id)
             if department is not None:
