@@ -46,10 +46,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.parsers import NUMBER_PATTERN, clean_text, to_number
 from handlers.privacy import mask_phone
 from handlers.render import render_message
 from handlers.sla import SlaPreset
+from handlers.text import NUMBER_PATTERN, clean_text, to_number
 from handlers.workflow.settings import workflow_settings
 from storage.models import Complaint, Department, DepartmentKind, Severity, Staff
 from storage.outbox import queue_staff_text

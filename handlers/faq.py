@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
+from handlers.intake.modes import ModeEvent
 from handlers.intake.settings import intake_settings
 from handlers.intake.state import ConversationRow, Draft
 from handlers.messages import Reply
-from handlers.parsers import clean_text
 from handlers.render import render_message
+from handlers.text import clean_text
 from storage.models import FaqEntry, IntakeMode
 
 #: Messages up to this long may match without a question word ("退货流程", "工作时间").
@@ -223,8 +224,8 @@ def show_menu(session: Session, row: ConversationRow, ctx: HandlerContext) -> Re
         return Reply([render_message("faq/empty", ctx=ctx)], handler="faq_menu")
     if draft.mode is IntakeMode.NONE or draft.mode is IntakeMode.FAQ_MENU:
         draft.reset()
-        draft.mode = IntakeMode.FAQ_MENU
-        draft.notes = {"faq_ids": [e.id for e in entries]}
+        draft.move(ModeEvent.OPEN_FAQ)
+        draft.notes.faq_ids = [e.id for e in entries]
         draft.save(ctx.now)
     return Reply([render_message("faq/menu", ctx=ctx, questions=[e.question for e in entries])], handler="faq_menu")
 
@@ -233,7 +234,7 @@ def answer_menu_choice(session: Session, row: ConversationRow, text: str | None,
     """A number after the FAQ menu answers that question (the menu stays open for another number);
     anything else, or a number after the idle time, ends the menu and returns None."""
     draft = Draft(row)
-    ids = [int(i) for i in draft.notes.get("faq_ids", [])]
+    ids = draft.notes.faq_ids
     number = cmd.edit_target(text) if text is not None and cmd.normalise(text).isdigit() else None
     fresh = ctx.now - draft.last_seen <= intake_settings(ctx.company).idle_after
     entry = session.get(FaqEntry, ids[number - 1]) if fresh and number is not None and 1 <= number <= len(ids) else None

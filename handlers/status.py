@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from handlers.context import SHANGHAI, HandlerContext
 from handlers.intake import commands as cmd
 from handlers.messages import Reply
-from handlers.parsers import clean_text
 from handlers.render import render_message
+from handlers.text import clean_text
 from storage.models import Complaint
 
 #: How many complaints the list shows; older ones can still be asked for by number.

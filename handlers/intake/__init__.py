@@ -3,9 +3,10 @@
 Modules, in the order a message meets them:
 
 * ``state``: the per-openid conversation row (locking, a working copy, unsubscribe, purge);
+* ``modes``: where the conversation stands and the one table of its moves; ``notes``: the draft's typed notes;
 * ``engine``: applies one message to the draft — steps, commands, media, idle resume, 人工;
 * ``form``: the form as data (steps, parsers, conditions), with ``[form]`` overrides from tousu.toml;
-* ``fields``: one step's answer, parsed and kept as JSON, and written to the complaint;
+* ``fields``: one step's answer, parsed (handlers.text) and kept as JSON, and written to the complaint;
 * ``commands``: the words that steer (取消, 上一步, 跳过, 帮助, 人工, 确认, 修改N);
 * ``summary``: the numbered 请核对 text within 2048 bytes;
 * ``submit``: :func:`submit_complaint`, the draft becomes a numbered, routed complaint.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.parsers import clean_text, to_number
+from handlers.text import clean_text, to_number, yes_or_no
 
 CANCEL = "cancel"  # 取消: drop the draft
 BACK = "back"  # 上一步: re-answer the previous step
@@ -17,7 +17,6 @@ SKIP = "skip"  # 跳过: leave an optional step empty
 SOFT_SKIP = "soft_skip"  # 不知道/没有: a skip on optional steps, an answer (refused or 无) elsewhere
 HELP = "help"
 HUMAN = "human"  # 人工: the customer wants a phone call
-CONFIRM = "confirm"  # at the summary: submit
 CONTINUE = "continue"  # an idle draft: go on
 RESTART = "restart"  # an idle draft: start again
 START = "start"  # 投诉 / 我要投诉
@@ -31,8 +30,6 @@ _WORDS: dict[str, frozenset[str]] = {
     SOFT_SKIP: frozenset({"不知道", "不清楚", "不记得", "忘了", "记不清", "没有", "无", "暂无", "没"}),
     HELP: frozenset({"帮助", "help", "?", "怎么用", "怎么填", "使用说明"}),
     HUMAN: frozenset({"人工", "转人工", "人工服务", "人工客服", "找人工", "客服", "打电话给我", "给我打电话", "回电"}),
-    CONFIRM: frozenset({"确认", "确定", "提交", "确认提交", "确认无误", "没问题", "无误", "对", "是", "好", "好的",
-                        "ok", "可以"}),
     CONTINUE: frozenset({"继续", "继续填写", "接着填", "接着来"}),
     RESTART: frozenset({"重新开始", "重来", "重新填写", "从头开始", "重新填"}),
     START: frozenset({"投诉", "我要投诉", "我想投诉", "我要投诉!", "要投诉", "开始投诉", "投诉登记"}),
@@ -55,6 +52,16 @@ def normalise(text: str) -> str:
 def is_(text: str | None, group: str) -> bool:
     """True when the whole of ``text`` is one of ``group``'s words."""
     return text is not None and normalise(text) in _WORDS[group]
+
+
+def is_yes(text: str | None) -> bool:
+    """A yes (确认, 好的, 是的, 可以 …): confirms the summary and accepts the offer (see handlers.text.words)."""
+    return yes_or_no(text) is True
+
+
+def is_no(text: str | None) -> bool:
+    """A no (不, 不用了, 算了 …): declines the offer."""
+    return yes_or_no(text) is False
 
 
 def command_of(text: str | None) -> str | None:

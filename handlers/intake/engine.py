@@ -10,13 +10,13 @@ around that loop:
   address step, voice with recognition text is typed text;
 * a draft idle for more than ``intake.idle_minutes`` is offered ``继续`` / ``重新开始``, and one idle for
   more than ``intake.purge_days`` is dropped;
-* a first message that already says a lot pre-fills what extraction finds (handlers/extract.py).
+* a first message that already says a lot pre-fills what extraction finds (handlers/text/extract.py).
 
 All state is the follower's ``IntakeSession`` row, locked by the router and saved through the caller's
 session; nothing here commits.
 
 人工 (a phone call): the request is the row's ``callback_requested_at``; the whole number is the draft's
-``phone`` answer or, without a draft, ``notes["callback_phone"]`` (the WeCom notice to the office masks
+``phone`` answer or, without a draft, ``notes.callback_phone`` (the WeCom notice to the office masks
 it, so the console shows these rows). A complaint filed from such a draft has ``callback_requested``; a
 request made after filing marks the customer's open complaint and adds a ``callback_requested`` event.
 """
@@ -41,28 +41,29 @@ from handlers.classify import (
     promise_conditions,
 )
 from handlers.context import HandlerContext
-from handlers.extract import extract
 from handlers.intake import commands as cmd
 from handlers.intake.fields import is_free_text_choice, parse_answer, to_json
 from handlers.intake.form import Form, Step, load_form, option_labels
+from handlers.intake.modes import ModeEvent
+from handlers.intake.notes import Notes, Retries
 from handlers.intake.settings import IntakeSettings, intake_settings
 from handlers.intake.state import ConversationRow, Draft, delete_draft_attachments, draft_attachments
 from handlers.intake.submit import attachment_summary, submit_complaint
 from handlers.intake.summary import render_summary
 from handlers.messages import IncomingMessage, Reply
-from handlers.parsers import clean_text, parse_free_text, parse_phone
 from handlers.privacy import mask_openid, mask_phone
 from handlers.render import render_message
 from handlers.sla import customer_promises
+from handlers.text import clean_text, parse_free_text, parse_phone
+from handlers.text.extract import extract
+from handlers.workflow.transitions import Actor, record_event
 from storage.models import (
-    ActorKind,
     Attachment,
     AttachmentKind,
     Complaint,
     ComplaintStatus,
     Department,
     IntakeMode,
-    TimelineEvent,
 )
 from storage.outbox import queue_staff_text
 
@@ -126,8 +127,7 @@ def handle(session: Session, row: ConversationRow, message: IncomingMessage, ctx
     if draft.mode is IntakeMode.CALLBACK_PHONE:
         if idle <= settings.idle_after:
             return _answer_callback_phone(session, draft, message, ctx, form, settings)
-        draft.mode = IntakeMode(draft.notes.pop("return_mode", IntakeMode.NONE.value))
-        if draft.mode is IntakeMode.NONE:
+        if draft.move(ModeEvent.RETURN) is IntakeMode.NONE:
             draft.save(ctx.now)
             return None
     if draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY) and idle > settings.idle_after and not (
@@ -149,13 +149,13 @@ def start(
     recent = draft.mode is IntakeMode.NONE and draft.callback_requested_at is not None and (
         ctx.now - draft.callback_requested_at <= intake_settings(ctx.company).idle_after
     )
-    callback_phone = draft.notes.get("callback_phone") if recent else None
+    callback_phone = draft.notes.callback_phone if recent else None
     draft.reset(keep_callback=recent)
-    draft.notes.pop("callback_phone", None)
-    draft.mode = IntakeMode.FILLING
+    draft.notes.callback_phone = None
+    draft.move(ModeEvent.START)
     draft.started_at = started_at or ctx.now
     understood: list[str] = []
-    if isinstance(callback_phone, str) and form.has("phone"):  # the number just given for the call-back
+    if callback_phone is not None and form.has("phone"):  # the number just given for the call-back
         parsed = parse_phone(callback_phone, today=ctx.today)
         if parsed.accepted:
             _store(draft, form.step("phone"), to_json(parsed.value), parsed.display)
@@ -169,14 +169,13 @@ def continue_or_start(session: Session, row: ConversationRow, ctx: HandlerContex
     """The 我要投诉 menu click: an unfinished draft continues where it stopped, else a new one starts."""
     draft = Draft(row)
     if draft.mode is IntakeMode.CALLBACK_PHONE:  # the menu, while we wait for a phone number: back to the draft
-        draft.mode = IntakeMode(draft.notes.pop("return_mode", IntakeMode.NONE.value))
+        draft.move(ModeEvent.RETURN)
         draft.save(ctx.now)
     if draft.mode is IntakeMode.OFFER:
-        seed = str(draft.notes.get("offer_text") or "") or None
-        return start(session, row, ctx, seed_text=seed, started_at=_parse_time(draft.notes.get("offer_at")))
+        return start(session, row, ctx, seed_text=draft.notes.offer_text or None, started_at=draft.notes.offer_at)
     if draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME):
         if draft.mode is IntakeMode.RESUME:
-            draft.mode = IntakeMode(draft.notes.pop("resume_mode", IntakeMode.FILLING.value))
+            draft.move(ModeEvent.RETURN)
         form = load_form(ctx.company)
         note = render_message("intake/note/still_filling", ctx=ctx)
         return _current(session, draft, ctx, form, before=[note])
@@ -195,8 +194,8 @@ def offer(session: Session, row: ConversationRow, message: IncomingMessage, ctx:
     if text is not None and len(_extract(clean_text(text), ctx).displays) >= START_AT_ONCE_FIELDS:
         return start(session, row, ctx, seed_text=text)
     draft.reset()
-    draft.mode = IntakeMode.OFFER
-    draft.notes = {"offer_text": clean_text(text, fold=False)[:1000] if text else "", "offer_at": ctx.now.isoformat()}
+    draft.move(ModeEvent.OFFER)
+    draft.notes = Notes(offer_text=clean_text(text, fold=False)[:1000] if text else "", offer_at=ctx.now)
     if text is None:
         _attach(session, draft, message, ctx)
     draft.save(ctx.now)
@@ -257,8 +256,8 @@ def _fill(
 
 
 def _current_step(draft: Draft, form: Form) -> Step | None:
-    editing = draft.notes.get("editing")
-    if isinstance(editing, str) and form.has(editing):
+    editing = draft.notes.editing
+    if editing is not None and form.has(editing):
         return form.step(editing)
     return form.next_step(draft.answers)
 
@@ -270,9 +269,9 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
     value, display = parsed.value, parsed.display
     seeds = step.seeds_description and step.parser == "choice" and is_free_text_choice(step, text)
     if seeds and form.has("description") and "description" not in draft.answers:
-        draft.notes["description_seed"] = clean_text(text, fold=False)[:200]
-    if step.key == "description" and draft.notes.get("description_seed"):
-        seed = str(draft.notes.pop("description_seed"))
+        draft.notes.description_seed = clean_text(text, fold=False)[:200]
+    if step.key == "description" and draft.notes.description_seed:
+        seed, draft.notes.description_seed = draft.notes.description_seed, None
         if isinstance(value, str) and seed not in value:
             combined = parse_free_text(f"{seed}。{value}", today=ctx.today, max_length=step.max_length)
             value, display = combined.value, combined.display
@@ -283,18 +282,16 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
 def _store(draft: Draft, step: Step, value: Any, display: str) -> None:
     draft.answers[step.key] = value
     draft.displays[step.key] = display
-    draft.notes.pop("retries", None)
-    previous = dict(draft.notes.get("previous") or {})
-    if previous.pop(step.key, None) is not None:
-        draft.notes["previous"] = previous
-    if draft.notes.get("editing") == step.key:
-        draft.notes.pop("editing")
+    draft.notes.retries = None
+    draft.notes.previous.pop(step.key, None)
+    if draft.notes.editing == step.key:
+        draft.notes.editing = None
 
 
 def _refuse(session: Session, draft: Draft, step: Step, hint: str, ctx: HandlerContext, form: Form) -> Reply:
-    retries = draft.notes.get("retries") or {}
-    count = int(retries.get("count", 0)) + 1 if retries.get("step") == step.key else 1
-    draft.notes["retries"] = {"step": step.key, "count": count}
+    retries = draft.notes.retries
+    count = retries.count + 1 if retries is not None and retries.step == step.key else 1
+    draft.notes.retries = Retries(step.key, count)
     before = [render_message("intake/note/refused", ctx=ctx, hint=hint)]
     if count >= RETRIES_BEFORE_HUMAN:
         before.append(render_message("intake/note/offer_human", ctx=ctx))
@@ -311,7 +308,8 @@ def _skip(session: Session, draft: Draft, step: Step, ctx: HandlerContext, form:
 
 def _back(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> Reply:
     """上一步: re-ask the answered step before the open one (in form order); its old answer is shown."""
-    if draft.notes.pop("editing", None) is not None:
+    if draft.notes.editing is not None:
+        draft.notes.editing = None
         return _show_summary(session, draft, ctx, form)
     current = _current_step(draft, form) if draft.mode is IntakeMode.FILLING else None
     answered = [s for s in form.applicable(draft.answers) if s.key in draft.answers]
@@ -325,13 +323,11 @@ def _back(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> Re
             return _advance(session, draft, ctx, form)
         return _ask(session, draft, step, ctx, form, before=[render_message("intake/note/first_step", ctx=ctx)])
     step = answered[-1]
-    previous = dict(draft.notes.get("previous") or {})
     shown = draft.displays.pop(step.key, None)
     if shown:
-        previous[step.key] = shown
+        draft.notes.previous[step.key] = shown
     draft.answers.pop(step.key)
-    draft.notes["previous"] = previous
-    draft.notes.pop("retries", None)
+    draft.notes.retries = None
     return _advance(session, draft, ctx, form)
 
 
@@ -447,16 +443,16 @@ def _answer_summary(
     missing = form.next_step(draft.answers)
     if missing is not None:  # the form changed under the draft (configuration): ask what is new
         return _advance(session, draft, ctx, form)
-    if cmd.is_(text, cmd.CONFIRM):
+    if cmd.is_yes(text):
         return _submit(session, draft, ctx, form)
     if command == cmd.BACK:
         return _back(session, draft, ctx, form)
     number = cmd.edit_target(text)
-    keys = [str(k) for k in draft.notes.get("summary_keys", [])]
+    keys = draft.notes.summary_keys
     if number is not None and 1 <= number <= len(keys) and form.has(keys[number - 1]):
         key = keys[number - 1]
-        draft.mode = IntakeMode.FILLING
-        draft.notes["editing"] = key
+        draft.move(ModeEvent.ASK)
+        draft.notes.editing = key
         previous = draft.displays.get(key)
         return _ask(session, draft, form.step(key), ctx, form, previous=previous, handler="intake_edit")
     draft.save(ctx.now)
@@ -464,11 +460,11 @@ def _answer_summary(
 
 
 def _show_summary(session: Session, draft: Draft, ctx: HandlerContext, form: Form, before: Sequence[str] = ()) -> Reply:
-    draft.mode = IntakeMode.SUMMARY
+    draft.move(ModeEvent.SHOW_SUMMARY)
     draft.step = None
     attachments = draft_attachments(session, draft.openid)
     text, keys = render_summary(draft, form, attachments, ctx, before=before)
-    draft.notes["summary_keys"] = keys
+    draft.notes.summary_keys = keys
     draft.save(ctx.now)
     return Reply([text], handler="intake_summary")
 
@@ -516,8 +512,8 @@ def _answer_offer(
     session: Session, draft: Draft, message: IncomingMessage, ctx: HandlerContext, form: Form
 ) -> Reply | None:
     text = message_text(message)
-    offered = str(draft.notes.get("offer_text") or "")
-    offered_at = _parse_time(draft.notes.get("offer_at")) or ctx.now
+    offered = draft.notes.offer_text or ""
+    offered_at = draft.notes.offer_at or ctx.now
     if text is None and message.kind in (*MEDIA_KINDS, "voice", "location"):
         _attach_within_limit(session, draft, message, ctx, intake_settings(ctx.company))
         draft.save(ctx.now)
@@ -526,9 +522,9 @@ def _answer_offer(
         _discard(session, draft, ctx)
         return None
     command = cmd.command_of(text)
-    if command == cmd.START or cmd.is_(text, cmd.CONFIRM) or cmd.normalise(text) in ("要", "是的", "对的", "需要"):
+    if command == cmd.START or cmd.is_yes(text):
         return start(session, draft.row, ctx, seed_text=offered or None, started_at=offered_at)
-    if command == cmd.CANCEL or cmd.normalise(text) in ("不", "不是", "否", "不要", "不用", "不用了", "no"):
+    if command == cmd.CANCEL or cmd.is_no(text):
         _discard(session, draft, ctx)
         return Reply([render_message("intake/offer_declined", ctx=ctx)], handler="intake_offer")
     if command is None and is_substantive(text, ctx):
@@ -544,8 +540,7 @@ def _offer_resume(
 ) -> Reply:
     if message.kind in MEDIA_KINDS or (message.kind == "voice" and message_text(message) is None):
         _attach_within_limit(session, draft, message, ctx, settings)
-    draft.notes["resume_mode"] = draft.mode.value
-    draft.mode = IntakeMode.RESUME
+    draft.move(ModeEvent.IDLE)
     return _resume_prompt(session, draft, ctx, form)
 
 
@@ -565,7 +560,7 @@ def _answer_resume(
     text = message_text(message)
     choice = cmd.normalise(text) if text is not None else None
     if cmd.is_(text, cmd.CONTINUE) or choice == "1" or cmd.command_of(text) == cmd.START:
-        draft.mode = IntakeMode(draft.notes.pop("resume_mode", IntakeMode.FILLING.value))
+        draft.move(ModeEvent.RETURN)
         return _current(session, draft, ctx, form)
     if cmd.is_(text, cmd.RESTART) or choice == "2":
         delete_draft_attachments(session, draft.openid)
@@ -632,8 +627,7 @@ def _request_callback(
             complaint = None
         phone = complaint.phone if complaint is not None else None
     if phone is None:
-        draft.notes["return_mode"] = draft.mode.value
-        draft.mode = IntakeMode.CALLBACK_PHONE
+        draft.move(ModeEvent.CALLBACK)
         draft.save(ctx.now)
         return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation)], handler="callback")
     _record_callback(session, draft, ctx, settings, phone, complaint, in_draft)
@@ -650,7 +644,7 @@ def _answer_callback_phone(
     settings: IntakeSettings,
 ) -> Reply:
     text = message_text(message)
-    return_mode = IntakeMode(draft.notes.get("return_mode", IntakeMode.NONE.value))
+    return_mode = draft.notes.return_mode or IntakeMode.NONE
     if text is None and message.kind != "event":
         if return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME) and (
             message.kind in (*MEDIA_KINDS, "voice", "location")
@@ -660,8 +654,7 @@ def _answer_callback_phone(
         expectation = callback_expectation(ctx, settings)
         return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation)], handler="callback")
     if text is None or cmd.is_(text, cmd.CANCEL):
-        draft.mode = return_mode
-        draft.notes.pop("return_mode", None)
+        draft.move(ModeEvent.RETURN)
         note = render_message("intake/callback_cancelled", ctx=ctx)
         if return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY):
             return _current(session, draft, ctx, form, before=[note], handler="callback")
@@ -676,8 +669,7 @@ def _answer_callback_phone(
         expectation = callback_expectation(ctx, settings)
         return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation, hint=parsed.hint)],
                      handler="callback")
-    draft.mode = return_mode
-    draft.notes.pop("return_mode", None)
+    draft.move(ModeEvent.RETURN)
     in_draft = return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME)
     if in_draft and form.has("phone") and draft.answers.get("phone") is None:
         _store(draft, form.step("phone"), to_json(parsed.value), parsed.display)
@@ -690,7 +682,7 @@ def _answer_callback_phone(
     if return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY):
         return _current(session, draft, ctx, form, before=[note], handler="callback")
     if return_mode is IntakeMode.RESUME:
-        draft.mode = IntakeMode(draft.notes.pop("resume_mode", IntakeMode.FILLING.value))
+        draft.move(ModeEvent.RETURN)
         return _current(session, draft, ctx, form, before=[note], handler="callback")
     draft.reset(keep_callback=True)
     draft.save(ctx.now)
@@ -706,7 +698,7 @@ def _record_callback(
     category_label = None
     draft.callback_requested_at = ctx.now
     if not in_draft:  # kept on the row (masked in the notice, whole here) until a draft starts or it is purged
-        draft.notes["callback_phone"] = phone
+        draft.notes.callback_phone = phone
     if in_draft:
         category = draft.answers.get("category")
         if category:
@@ -716,10 +708,8 @@ def _record_callback(
             category_label = option_labels(form.options_for("category")).get(code)
     elif complaint is not None:
         complaint.callback_requested = True
-        session.add(TimelineEvent(
-            complaint_id=complaint.id, at=ctx.now, actor_kind=ActorKind.CUSTOMER, actor_id=mask_openid(draft.openid),
-            action="callback_requested", details={"phone": mask_phone(phone, missing="未留")},
-        ))
+        record_event(session, complaint, "callback_requested", Actor.customer(draft.openid), ctx.now,
+                     details={"phone": mask_phone(phone, missing="未留")})
         if complaint.lead_office_id is not None:
             department = session.get(Department, complaint.lead_office_id)
             if department is not None:
@@ -754,10 +744,9 @@ def _advance(
     """Ask the next unanswered step, or show the summary when the form is complete."""
     step = _current_step(draft, form)
     if step is None:
-        draft.notes.pop("editing", None)
+        draft.notes.editing = None
         return _show_summary(session, draft, ctx, form, before=before)
-    previous = (draft.notes.get("previous") or {}).get(step.key)
-    draft.mode = IntakeMode.FILLING
+    previous = draft.notes.previous.get(step.key)
     return _ask(session, draft, step, ctx, form, before=before, previous=previous, handler=handler)
 
 
@@ -769,7 +758,7 @@ def _current(
     if draft.mode is IntakeMode.SUMMARY and form.next_step(draft.answers) is None:
         return _show_summary(session, draft, ctx, form, before=before)
     if draft.mode is IntakeMode.SUMMARY:
-        draft.mode = IntakeMode.FILLING
+        draft.move(ModeEvent.ASK)
     return _advance(session, draft, ctx, form, before=before, handler=handler)
 
 
@@ -778,7 +767,7 @@ def _ask(
     previous: str | None = None, handler: str = "intake",
 ) -> Reply:
     draft.step = step.key
-    draft.mode = IntakeMode.FILLING
+    draft.move(ModeEvent.ASK)
     draft.save(ctx.now)
     return Reply([question_text(draft, step, ctx, form, before=before, previous=previous)], handler=handler)
 
@@ -794,8 +783,8 @@ def question_text(
         options=[(index, option.label) for index, option in enumerate(step.options, 1)],
         progress=(number, total) if "category" in draft.answers and step.key != "category" else None,
         previous=previous,
-        seed=draft.notes.get("description_seed") if step.key == "description" else None,
-        editing=draft.notes.get("editing") == step.key,
+        seed=draft.notes.description_seed if step.key == "description" else None,
+        editing=draft.notes.editing == step.key,
     )
 
 
@@ -859,15 +848,4 @@ def _strip_start_words(text: str) -> str:
         if text.startswith(word):
             return text[len(word):].lstrip("，,：:。 ")
     return text
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
-
 

@@ -1,6 +1,6 @@
 """One step's answer: parsed by the step's parser, kept as JSON in the draft, written to the complaint.
 
-Parsers live in :mod:`handlers.parsers`; this module only picks the parser and options a step names and
+Parsers live in :mod:`handlers.text` (:data:`handlers.text.PARSERS`, by the name a step gives); this module
 turns the parsed value into something the draft's JSON column can hold (and back).
 """
 
@@ -13,62 +13,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from handlers.intake.form import Step
-from handlers.parsers import (
-    FREE_TEXT_LIMIT,
-    Parsed,
-    Phone,
-    Quantity,
-    clean_text,
-    parse_batch,
-    parse_choice,
-    parse_contact,
-    parse_date,
-    parse_free_text,
-    parse_name,
-    parse_phone,
-    parse_quantity,
-    parse_yes_no,
-)
+from handlers.text import Parsed, Phone, Quantity, clean_text, parse_as
 
 _COLUMN_LIMITS = {"complainant_name": 100, "contact_person": 64, "product_name": 200, "spec_model": 200, "address": 300}
-ADDRESS_HINT = "请填写单位地址，如 洛阳市涧西区某某路8号；也可以发送位置（不填可回复“跳过”）"
 
 
 def parse_answer(step: Step, text: str, *, today: dt.date) -> Parsed[Any]:
     """Parse ``text`` as the answer to ``step``; the value is JSON-ready (see :func:`to_json`)."""
-    parsed = _parse(step, text, today)
+    parsed = parse_as(step.parser, text, today=today, step=step)
     if not parsed.accepted:
         return parsed
     return Parsed.ok(to_json(parsed.value), parsed.display)
-
-
-def _parse(step: Step, text: str, today: dt.date) -> Parsed[Any]:
-    kind = step.parser
-    if kind == "name":
-        return parse_name(text, today=today)
-    if kind == "contact":
-        return parse_contact(text, today=today)
-    if kind == "phone":
-        return parse_phone(text, today=today)
-    if kind == "date":
-        return parse_date(text, today=today)
-    if kind == "quantity":
-        return parse_quantity(text, today=today, unit_required=step.unit_required)
-    if kind == "batch":
-        return parse_batch(text, today=today)
-    if kind == "yes_no":
-        return parse_yes_no(text, today=today)
-    if kind == "choice":
-        return parse_choice(text, today=today, options=step.options, multi=step.multi)
-    if kind == "address":
-        parsed = parse_free_text(text, today=today, min_length=max(step.min_length, 2), max_length=step.max_length)
-        return parsed if parsed.accepted else Parsed.refuse(ADDRESS_HINT)
-    if kind == "text":
-        return parse_free_text(
-            text, today=today, min_length=step.min_length, max_length=min(step.max_length, FREE_TEXT_LIMIT),
-            allow_none=step.allow_none,
-        )
-    raise ValueError(f"step {step.key!r}: parser {kind!r} does not take text")
 
 
 def to_json(value: Any) -> Any:

@@ -31,8 +31,8 @@ A company changes the form in ``tousu.toml`` without code::
     surroundings = ["灰大", "晚上吵"]
 
 A step's question comes from ``templates/messages/intake/step/<key>.txt.j2`` unless the step names another
-``template`` or gives a literal ``prompt``. Parsers are those of :mod:`handlers.parsers`, by name
-(:data:`PARSER_KINDS`). :func:`load_form` checks everything once and raises :class:`FormConfigError`
+``template`` or gives a literal ``prompt``. Parsers are those of :mod:`handlers.text`, by name
+(:data:`handlers.text.PARSERS`). :func:`load_form` checks everything once and raises :class:`FormConfigError`
 naming the offending setting.
 """
 
@@ -42,11 +42,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.parsers import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS, ChoiceOption
-
-#: Parser kinds a step may use (see handlers/intake/fields.py for what each accepts).
-PARSER_KINDS = frozenset(
-    {"name", "contact", "phone", "text", "address", "date", "quantity", "batch", "choice", "yes_no", "evidence"}
+from handlers.text import (
+    CATEGORY_OPTIONS,
+    DEMAND_OPTIONS,
+    PROBLEM_TYPE_OPTIONS,
+    ChoiceOption,
+    is_parser_name,
+    parser_names,
 )
 
 #: The built-in option lists, by the name a step's ``options`` refers to.
@@ -256,8 +258,8 @@ def _build_step(where: str, data: Mapping[str, Any], option_sets: Mapping[str, t
     if not isinstance(key, str) or not key.isidentifier() or len(key) > 40:
         raise FormConfigError(f"{where}.key: a short identifier such as order_no")
     parser = data.get("parser")
-    if parser not in PARSER_KINDS:
-        raise FormConfigError(f"{where}.parser: one of {', '.join(sorted(PARSER_KINDS))} (got {parser!r})")
+    if not is_parser_name(parser):
+        raise FormConfigError(f"{where}.parser: one of {', '.join(parser_names())} (got {parser!r})")
     label = data.get("label")
     if not isinstance(label, str) or not label:
         raise FormConfigError(f"{where}.label: the field's name as the summary shows it")

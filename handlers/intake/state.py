@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from handlers.intake.modes import PREVIOUS, ModeEvent, return_slot, target_mode
+from handlers.intake.notes import Notes
 from storage.models import Attachment, IntakeMode, IntakeSession
 from storage.outbox import cancel_pending_for
 
@@ -78,7 +80,8 @@ def _lock_statement(dialect: str) -> Any:
 class Draft:
     """A working copy of a :class:`ConversationRow`; :meth:`save` writes it back (JSON columns replaced whole).
 
-    Handlers change plain dicts and lists here; the row keeps the last saved values, so a fresh
+    Handlers change plain dicts and lists (and the typed :class:`~handlers.intake.notes.Notes`) here, and
+    change the mode only through :meth:`move`; the row keeps the last saved values, so a fresh
     ``Draft(row)`` starts from what is stored.
     """
 
@@ -89,7 +92,7 @@ class Draft:
         self.step: str | None = row.step
         self.answers: dict[str, Any] = dict(row.answers or {})
         self.displays: dict[str, str] = {k: str(v) for k, v in (row.displays or {}).items()}
-        self.notes: dict[str, Any] = dict(row.notes or {})
+        self.notes = Notes.from_json(row.notes)
         self.started_at = row.started_at
         self.callback_requested_at = row.callback_requested_at
         self.last_seen = row.updated_at
@@ -98,10 +101,30 @@ class Draft:
     def has_draft(self) -> bool:
         """True while a complaint is being filled in (or its summary shown, or resume offered)."""
         return self.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME) or (
-            self.mode is IntakeMode.CALLBACK_PHONE and self.notes.get("return_mode") in (
-                IntakeMode.FILLING.value, IntakeMode.SUMMARY.value, IntakeMode.RESUME.value
-            )
+            self.mode is IntakeMode.CALLBACK_PHONE
+            and self.notes.return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME)
         )
+
+    def move(self, event: ModeEvent) -> IntakeMode:
+        """Change the mode as the table (handlers/intake/modes.py) says; returns the new mode.
+
+        Entering an interrupting mode (人工's phone question, the idle offer) keeps the mode it interrupted;
+        ``RETURN`` goes back to it. Raises IllegalModeChange for a move the table does not have.
+        """
+        target = target_mode(self.mode, event)
+        leaving = return_slot(self.mode)
+        if target == PREVIOUS and leaving is not None:
+            name, default = leaving
+            target = getattr(self.notes, name) or default
+        mode = IntakeMode(target)
+        entering = return_slot(mode)
+        interrupted = entering is not None and event is not ModeEvent.RETURN
+        if leaving is not None and not interrupted:  # left for good (not interrupted once more)
+            setattr(self.notes, leaving[0], None)
+        if interrupted and entering is not None:
+            setattr(self.notes, entering[0], self.mode)
+        self.mode = mode
+        return mode
 
     def reset(self, *, keep_callback: bool = False) -> None:
         """Back to nothing pending (the row itself stays: it is the lock).
@@ -110,12 +133,12 @@ class Draft:
         console can list it and a complaint started soon after carries it.
         """
         callback_at = self.callback_requested_at if keep_callback else None
-        callback_phone = self.notes.get("callback_phone") if keep_callback else None
-        self.mode = IntakeMode.NONE
+        callback_phone = self.notes.callback_phone if keep_callback else None
+        self.move(ModeEvent.RESET)
         self.step = None
         self.answers = {}
         self.displays = {}
-        self.notes = {"callback_phone": callback_phone} if callback_at and callback_phone else {}
+        self.notes = Notes(callback_phone=callback_phone if callback_at else None)
         self.started_at = None
         self.callback_requested_at = callback_at
 
@@ -124,7 +147,7 @@ class Draft:
         keep the saved values on the row."""
         values: dict[str, Any] = {
             "mode": self.mode, "step": self.step, "answers": dict(self.answers),
-            "displays": dict(self.displays), "notes": dict(self.notes), "started_at": self.started_at,
+            "displays": dict(self.displays), "notes": self.notes.to_json(), "started_at": self.started_at,
             "callback_requested_at": self.callback_requested_at, "updated_at": now,
         }
         if self.row.locked_in is not None:

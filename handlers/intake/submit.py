@@ -21,17 +21,15 @@ from handlers.classify import category_route, find_department, notify_new_case, 
 from handlers.context import HandlerContext
 from handlers.intake.fields import complaint_values
 from handlers.intake.form import load_form, option_labels
-from handlers.privacy import mask_openid
 from handlers.render import render_message
 from handlers.workflow.deadlines import open_initial_deadlines
+from handlers.workflow.transitions import Actor, record_event
 from storage.models import (
-    ActorKind,
     Attachment,
     Complaint,
     ComplaintStatus,
     Severity,
     Source,
-    TimelineEvent,
 )
 from storage.numbering import next_complaint_number
 
@@ -107,14 +105,10 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
     for attachment in attachments:
         attachment.complaint_id = complaint.id
         attachment.draft_openid = None
-    session.add(TimelineEvent(
-        complaint_id=complaint.id,
-        at=ctx.now,
-        actor_kind=ActorKind.CUSTOMER,
-        actor_id=mask_openid(draft.openid),
-        action="registered",
+    record_event(
+        session, complaint, "registered", Actor.customer(draft.openid), ctx.now, created=True,
         details=_registered_details(complaint, route, suggestion.reasons, extras, len(attachments), draft),
-    ))
+    )
     labels = {
         "category": option_labels(form.options_for("category")),
         "problem_type": option_labels(form.options_for("problem_type")),

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from handlers.calendar import SHANGHAI
-from handlers.parsers import CATEGORY_OPTIONS
 from handlers.render import render_message, split_text
+from handlers.text import CATEGORY_OPTIONS
 from handlers.workflow.permissions import APPROVER, HEAD, INTAKE, MANAGEMENT
 from storage.models import Complaint, Department, DepartmentKind, OutboxMessage, Staff
 from storage.outbox import queue_customer_text, queue_staff_text

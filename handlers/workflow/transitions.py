@@ -10,7 +10,8 @@ DOMAIN.md draws the lifecycle::
 Every operation in ``operations.py`` names its `Action` and calls `apply`, which looks the pair
 (current state, action) up in `TRANSITIONS`, refuses anything that is not an arrow (or an explicit
 self-loop: a step recorded without leaving the state) with `IllegalTransition`, sets the new state and
-writes the one timeline event of the change — who, when, from/to and the before/after of every field.
+writes the one timeline event of the change (`record_event`, which every timeline row goes through) — who,
+when, from/to and the before/after of every field.
 Guards that depend on earlier steps (a plan must be approved before it starts) are the operations'
 business and raise `PreconditionFailed`; this table says only which moves exist.
 
@@ -265,28 +266,11 @@ def apply(
     a later recomputation knows when each anchor happened. Flushes, never commits.
     """
     before = complaint.status
-    after = target_state(before, action)
-    complaint.status = after
-    record: dict[str, Any] = {"from": before.value, "to": after.value}
-    if changed:
-        record["changes"] = dict(changed)
-    if sla_events:
-        record["sla_events"] = list(sla_events)
-    if actor.name:
-        record["by"] = actor.name
-    for key, value in (details or {}).items():
-        record[key] = json_value(value)
-    event = TimelineEvent(
-        complaint_id=complaint.id,
-        at=at,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=action.value,
-        details=record,
+    complaint.status = target_state(before, action)
+    return record_event(
+        session, complaint, action.value, actor, at, before=before, changed=changed, details=details,
+        sla_events=sla_events,
     )
-    session.add(event)
-    session.flush()
-    return event
 
 
 __all__ = [
@@ -302,6 +286,7 @@ __all__ = [
     "changes",
     "json_value",
     "log_event",
+    "record_event",
     "target_state",
 ]
 
@@ -310,13 +295,43 @@ def log_event(
     session: Session, complaint: Complaint, name: str, actor: Actor, at: dt.datetime, details: Mapping[str, Any]
 ) -> TimelineEvent:
     """A timeline entry that is not a state change (a deadline breached, an extension expired…)."""
+    return record_event(session, complaint, name, actor, at, details=details)
+
+
+def record_event(
+    session: Session,
+    complaint: Complaint,
+    action: str,
+    actor: Actor,
+    at: dt.datetime,
+    *,
+    before: ComplaintStatus | None = None,
+    created: bool = False,
+    changed: Mapping[str, Mapping[str, Any]] | None = None,
+    details: Mapping[str, Any] | None = None,
+    sla_events: tuple[str, ...] = (),
+) -> TimelineEvent:
+    """Write one timeline row: the one place every row (state change, event, registration, 人工) is made.
+
+    The row says who (``actor``: kind, id — a customer's openid masked by :class:`Actor` — and ``by``, the
+    name shown), what (``action``), and the state before and after (``from``/``to``: ``before`` defaults
+    to the current state, a row that creates the complaint has ``from`` null). ``changed`` is the
+    before/after of every field (see `changes`), ``details`` anything else, as JSON. Flushes, never commits.
+    """
+    record: dict[str, Any] = {
+        "from": None if created else (before or complaint.status).value,
+        "to": complaint.status.value,
+    }
+    if changed:
+        record["changes"] = {str(name): dict(pair) for name, pair in changed.items()}
+    if sla_events:
+        record["sla_events"] = list(sla_events)
+    if actor.name:
+        record["by"] = actor.name
+    for key, value in (details or {}).items():
+        record[key] = json_value(value)
     event = TimelineEvent(
-        complaint_id=complaint.id,
-        at=at,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=name,
-        details={"from": complaint.status.value, "to": complaint.status.value, **json_value(dict(details))},
+        complaint_id=complaint.id, at=at, actor_kind=actor.kind, actor_id=actor.id, action=action, details=record,
     )
     session.add(event)
     session.flush()

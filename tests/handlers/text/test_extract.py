@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.extract import Extracted, extract
-from handlers.parsers import ChoiceOption, Phone, Quantity
+from handlers.text import ChoiceOption, Phone, Quantity
+from handlers.text.extract import Extracted, extract
 
 MONDAY = date(2026, 11, 23)
 JANUARY = date(2026, 1, 5)

@@ -10,16 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.parsers import (
+from handlers.text import (
     CATEGORY_OPTIONS,
     DEMAND_OPTIONS,
     FREE_TEXT_LIMIT,
     PARSERS,
     PROBLEM_TYPE_OPTIONS,
+    AnswerOptions,
     ChoiceOption,
     Parsed,
     Phone,
     Quantity,
+    parse_as,
     parse_batch,
     parse_choice,
     parse_contact,
@@ -61,9 +63,10 @@ def refused(result: Parsed[Any]) -> str:
 
 def test_parsed_constructors_fill_exactly_one_side() -> None:
     good = Parsed.ok(3, "3")
-    bad = Parsed.refuse("请填写数字")
+    bad = Parsed.refuse("yes_no")
     assert (good.accepted, good.value, good.display, good.hint) == (True, 3, "3", "")
-    assert (bad.accepted, bad.value, bad.display, bad.hint) == (False, None, "", "请填写数字")
+    assert (bad.accepted, bad.value, bad.display) == (False, None, "")
+    assert bad.hint == "请回复“是”或“否”（也可回复 1 表示是，2 表示否）"
 
 
 def test_parsed_is_immutable() -> None:
@@ -625,9 +628,9 @@ def test_batch_refuses_with_a_hint(text: str) -> None:
 # Robustness: no input makes a parser raise
 # ---------------------------------------------------------------------------------------------
 
-PARSER_OPTIONS: dict[str, dict[str, Any]] = {
-    "choice": {"options": DEMAND_OPTIONS, "multi": True},
-}
+#: Options as a choice step would give them; the other parsers ignore them.
+STEP = AnswerOptions(options=DEMAND_OPTIONS, multi=True, allow_none=True)
+TEXT_PARSERS = sorted(name for name, kind in PARSERS.items() if kind.takes_text)
 _FRAGMENTS = [
     "0", "1", "2", "3", "9", "12", "2026", "-", "/", ".", " ", "+86", "转", "年", "月", "日", "号", "上",
     "周", "个", "前", "天", "两", "半", "十", "一", "三", "吨", "kg", "件", "批次", "批号", ":", "、", "和",
@@ -645,11 +648,11 @@ TODAYS = st.sampled_from(
 )
 
 
-@pytest.mark.parametrize("name", sorted(PARSERS))
+@pytest.mark.parametrize("name", TEXT_PARSERS)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=TEXTS, today=TODAYS)
 def test_every_parser_returns_parsed_for_any_text(name: str, text: str, today: date) -> None:
-    result = PARSERS[name](text, today=today, **PARSER_OPTIONS.get(name, {}))
+    result = parse_as(name, text, today=today, step=STEP)
     assert isinstance(result, Parsed)
     if result.accepted:
         assert result.display
@@ -659,12 +662,12 @@ def test_every_parser_returns_parsed_for_any_text(name: str, text: str, today: d
         assert result.value is None
 
 
-@pytest.mark.parametrize("name", sorted(PARSERS))
+@pytest.mark.parametrize("name", TEXT_PARSERS)
 @pytest.mark.parametrize(
     "text", ["1" * 10_000, "上" * 10_000, "一" * 10_000, "😀" * 10_000, "\x00" * 10_000, "2026-11-03 " * 1000]
 )
 def test_every_parser_survives_ten_thousand_characters(name: str, text: str) -> None:
-    result = PARSERS[name](text, today=MONDAY, **PARSER_OPTIONS.get(name, {}))
+    result = parse_as(name, text, today=MONDAY, step=STEP)
     assert isinstance(result, Parsed)
     assert result.accepted or result.hint
 

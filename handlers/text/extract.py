@@ -19,23 +19,14 @@ from datetime import date
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from handlers.parsers import (
-    BATCH_CODE_PATTERN,
-    CATEGORY_OPTIONS,
-    DEMAND_OPTIONS,
-    NUMBER_PATTERN,
-    PROBLEM_TYPE_OPTIONS,
-    ChoiceOption,
-    DateMatch,
-    Phone,
-    Quantity,
-    clean_text,
-    find_dates,
-    find_terms,
-    parse_batch,
-    parse_phone,
-    parse_quantity,
-)
+from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
+from handlers.text.choices import ChoiceOption, find_terms
+from handlers.text.clean import NUMBER_PATTERN, clean_text
+from handlers.text.dates import DateMatch, find_dates
+from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
+from handlers.text.phone import Phone, parse_phone
+from handlers.text.quantity import Quantity, parse_quantity
+from handlers.text.words import BATCH_WORDS
 
 #: Only the start of a very long message is read: a first message is a few sentences.
 EXTRACT_INPUT_LIMIT = 2000
@@ -128,10 +119,9 @@ def _find_phone(work: _Work, today: date) -> tuple[Phone, str] | None:
     return None
 
 
-_BATCH_WORD = r"(?:生产批次号|生产批号|生产批次|批次号|批号|批次|lot\s*no\.?|lot|batch\s*no\.?|batch)"
 _BATCH_CODE = rf"(?<![A-Za-z0-9])(?=[A-Za-z0-9/_.\-]*[0-9]){BATCH_CODE_PATTERN}"
 _BATCH_AFTER_WORD = re.compile(
-    rf"{_BATCH_WORD}\s*(?:是|为|:|#)?\s*(?P<codes>{_BATCH_CODE}(?:\s*[、,和]\s*{_BATCH_CODE})*)",
+    rf"{BATCH_WORDS}\s*(?:是|为|:|#)?\s*(?P<codes>{_BATCH_CODE}(?:\s*[、,和]\s*{_BATCH_CODE})*)",
     re.IGNORECASE,
 )
 _BATCH_BEFORE_WORD = re.compile(rf"(?P<codes>{_BATCH_CODE})\s*(?:这个|那个)?(?:批次|批号|这批|那批)")
