@@ -375,6 +375,7 @@ def notify_management_of_major(session: Session, complaint: Complaint, now: dt.d
         complaint,
         notify.management_staff(session, complaint),
         "major_notice",
+        now=now,
         title="重大投诉上报",
         dedupe_key=f"wf:{complaint.id}:major-notice",
         reason=reason,
@@ -574,14 +575,14 @@ def _sweep_row(
         if row.breach_notified_at is None:
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.breach_to), "breach",
-                title="投诉处理超时", dedupe_key=f"{key}:breach", not_before=deliver_from, **context,
+                now=now, title="投诉处理超时", dedupe_key=f"{key}:breach", not_before=deliver_from, **context,
             )
             row.breach_notified_at = now
             report.breaches += 1
         if row.escalate_at is not None and now >= row.escalate_at and row.escalated_at is None:
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.supervise_to), "escalation",
-                title="超时督办", dedupe_key=f"{key}:escalation", not_before=deliver_from, **context,
+                now=now, title="超时督办", dedupe_key=f"{key}:escalation", not_before=deliver_from, **context,
             )
             row.escalated_at = now
             report.escalations += 1
@@ -597,7 +598,7 @@ def _sweep_row(
             last = due_now[-1]  # after a pause, one reminder for the latest point reached, not a burst
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.reminder_to), "reminder",
-                title="投诉处理催办", dedupe_key=f"{key}:reminder:{last}", not_before=deliver_from,
+                now=now, title="投诉处理催办", dedupe_key=f"{key}:reminder:{last}", not_before=deliver_from,
                 **context,
             )
             row.reminders_done = last + 1
@@ -669,7 +670,7 @@ def expire_extensions(session: Session, now: dt.datetime) -> int:
         requester = session.get(Staff, extension.requested_by_id) if extension.requested_by_id else None
         notify.tell_staff(
             session, complaint, [requester] if requester else notify.responsible_staff(session, complaint),
-            "extension_expired", dedupe_key=f"wf:{complaint.id}:extension:{extension.id}:expired",
+            "extension_expired", now=now, dedupe_key=f"wf:{complaint.id}:extension:{extension.id}:expired",
             extension=extension, new_due=notify.local_time(extension.new_due_at),
             due=notify.local_time(complaint.due_at),
         )

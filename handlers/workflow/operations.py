@@ -185,7 +185,7 @@ def _tell_each(
     conf = _settings(ctx)
     for person in dict.fromkeys(s for s in staff if s is not None):
         notify.tell_staff(
-            session, complaint, [person], template, title=title, dedupe_key=f"{key}:{person.id}",
+            session, complaint, [person], template, now=ctx.now, title=title, dedupe_key=f"{key}:{person.id}",
             show_identity=_identity_for(session, person, complaint, conf),
             phone=mask_phone(complaint.phone), category=notify.category_label(complaint.category),
             due=notify.local_time(complaint.due_at), recipient=person, **context,
@@ -328,7 +328,7 @@ def mark_invalid(
     if cancelled:
         event.details = {**event.details, "deadlines_cancelled": [d.milestone for d in cancelled]}
     notify.tell_customer(
-        session, complaint, "invalid", dedupe_key=f"wf:{complaint.id}:invalid",
+        session, complaint, "invalid", now=ctx.now, dedupe_key=f"wf:{complaint.id}:invalid",
         explanation=explanation or reason, company=ctx.company_name,
     )
     session.flush()
@@ -923,7 +923,8 @@ def add_progress_note(
     event = _step(session, complaint, Action.ADD_PROGRESS_NOTE, Actor.of(staff), ctx,
                   details={"text": body, "to_customer": to_customer and bool(complaint.openid)})
     if to_customer:
-        notify.tell_customer(session, complaint, "progress", dedupe_key=f"wf:{complaint.id}:e{event.id}:progress",
+        notify.tell_customer(session, complaint, "progress", now=ctx.now,
+                             dedupe_key=f"wf:{complaint.id}:e{event.id}:progress",
                              text=body, company=ctx.company_name)
     return event
 
@@ -958,7 +959,8 @@ def feed_back_result(
                   changed=changes(result_text=(before, body)), details={"channel": via},
                   sla_events=("result_fed_back", "customer_replied"))
     if via == "wechat":
-        notify.tell_customer(session, complaint, "result", dedupe_key=f"wf:{complaint.id}:e{event.id}:result",
+        notify.tell_customer(session, complaint, "result", now=ctx.now,
+                             dedupe_key=f"wf:{complaint.id}:e{event.id}:result",
                              text=body, company=ctx.company_name)
     return event
 
@@ -1075,7 +1077,7 @@ def request_extension(
         "asked_via": channel,
     })
     if channel == "wechat":
-        notify.tell_customer(session, complaint, "extension_request",
+        notify.tell_customer(session, complaint, "extension_request", now=ctx.now,
                              dedupe_key=f"wf:{complaint.id}:extension:{extension.id}:ask", extension=extension,
                              reason=text, current_due=notify.local_time(complaint.due_at),
                              new_due=notify.local_time(due), company=ctx.company_name)
@@ -1149,7 +1151,8 @@ def reopen(
     responsible = session.get(Staff, complaint.responsible_staff_id) if complaint.responsible_staff_id else None
     _tell_each(session, complaint, [responsible, *notify.department_heads(session, complaint)], "reopened", ctx,
                key=f"wf:{complaint.id}:e{event.id}:reopened", title="投诉重新处理", reason=text)
-    notify.tell_customer(session, complaint, "reopened_customer", dedupe_key=f"wf:{complaint.id}:e{event.id}:reopened",
+    notify.tell_customer(session, complaint, "reopened_customer", now=ctx.now,
+                         dedupe_key=f"wf:{complaint.id}:e{event.id}:reopened",
                          company=ctx.company_name)
     return event
 
@@ -1196,7 +1199,8 @@ def close(
     cancelled = deadlines.cancel_unmet_deadlines(session, complaint, "已办结")
     if cancelled:
         event.details = {**event.details, "deadlines_cancelled": [d.milestone for d in cancelled]}
-    notify.tell_customer(session, complaint, "closed", dedupe_key=f"wf:{complaint.id}:closed", company=ctx.company_name)
+    notify.tell_customer(session, complaint, "closed", now=ctx.now, dedupe_key=f"wf:{complaint.id}:closed",
+                         company=ctx.company_name)
     return event
 
 

@@ -49,9 +49,8 @@ def real_channels(fake: FakeWeChat, timeout: float = 2.0) -> Channels:
 def queue(db: Database, channel: OutboxChannel = OutboxChannel.WECHAT_CUSTOM, recipient: str = OPENID,
           payload: dict[str, Any] | None = None, *, due: dt.datetime = NOW - dt.timedelta(minutes=1)) -> int:
     with db.transaction() as session:
-        row = queue_message(session, channel, recipient, payload or {"text": "您的投诉已受理"})
+        row = queue_message(session, channel, recipient, payload or {"text": "您的投诉已受理"}, now=due)
         assert row is not None
-        row.next_attempt_at = due
         return row.id
 
 
