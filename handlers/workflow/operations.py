@@ -193,11 +193,15 @@ def _tell_each(
 
 
 def load_complaint(session: Session, key: int | str, *, for_update: bool = True) -> Complaint:
-    """A complaint by id or number (投诉编号), row-locked for the change about to be made."""
+    """A complaint by id or number (投诉编号), row-locked for the change about to be made.
+
+    The lock is the first one an operation takes (the lock order: handlers/workflow/deadlines.py), and
+    the row is read again under it, even if this session loaded it before.
+    """
     query = sa.select(Complaint)
     query = query.where(Complaint.id == key) if isinstance(key, int) else query.where(Complaint.number == key)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     found = session.scalars(query).first()
     if found is None:
         raise NotFound(f"投诉 {key} 不存在")
@@ -1099,9 +1103,8 @@ def answer_extension(
     by phone or letter. The answer lands on the timeline with the deadline before/after (unchanged
     on refusal), and the requester is told.
     """
-    complaint = session.get(Complaint, extension.complaint_id)
-    if complaint is None:  # pragma: no cover - cascades with the complaint
-        raise NotFound(f"extension {extension.id} has no complaint")
+    complaint = load_complaint(session, extension.complaint_id)  # the lock order: the complaint first
+    session.refresh(extension)  # as of the lock: the sweep may have expired it meanwhile
     target_state(complaint.status, Action.ANSWER_EXTENSION)
     if staff is not None:
         permissions.check(session, staff, Action.ANSWER_EXTENSION, complaint)
