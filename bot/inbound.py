@@ -24,7 +24,7 @@ from storage.models import InboundChannel, InboundStatus
 log = logging.getLogger("tousu.inbound")
 
 Router = Callable[[Session, IncomingMessage, HandlerContext], Reply]
-QueueExtra = Callable[[Session, str, str, str], object]
+QueueExtra = Callable[[Session, str, str, str, dt.datetime], object]  # session, to, text, dedupe key, now
 
 _KINDS = {"text", "image", "voice", "video", "shortvideo", "location", "link", "file", "event"}
 
@@ -93,7 +93,7 @@ def deliver(
         reply = router(session, message, ctx)
         texts = [piece for text in reply.texts if text for piece in split_text(text)]
         for index, extra in enumerate(texts[1:], start=1):
-            queue_extra(session, message.sender, extra, f"reply:{inbound_id}:{index}")
+            queue_extra(session, message.sender, extra, f"reply:{inbound_id}:{index}", ctx.now)
         first = texts[0] if texts else None
         record_reply(session, inbound_id, first, reply.handler)
         return Outcome(first, reply.handler, "ok")

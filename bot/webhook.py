@@ -7,6 +7,7 @@ Nothing an attacker sends reaches a stack trace: every malformed input ends in a
 from __future__ import annotations
 
 import binascii
+import datetime as dt
 import logging
 import secrets
 import time
@@ -123,8 +124,8 @@ def wechat_callback() -> Response:
     return _wechat_reply(rt, message, outcome.reply, encrypted, parsed)
 
 
-def _queue_customer_extra(session: Any, openid: str, text: str, key: str) -> object:
-    return queue_customer_text(session, openid, text, dedupe_key=key)
+def _queue_customer_extra(session: Any, openid: str, text: str, key: str, now: dt.datetime) -> object:
+    return queue_customer_text(session, openid, text, now=now, dedupe_key=key)
 
 
 def _wechat_reply(rt: Any, message: IncomingMessage, text: str, encrypted: bool, parsed: Any) -> Response:
@@ -207,8 +208,8 @@ def wecom_callback() -> Response:
     return _wecom_reply(crypto, parsed, message, outcome.reply)
 
 
-def _queue_staff_extra(session: Any, userid: str, text: str, key: str) -> object:
-    return queue_staff_text(session, [userid], text, dedupe_key=key)
+def _queue_staff_extra(session: Any, userid: str, text: str, key: str, now: dt.datetime) -> object:
+    return queue_staff_text(session, [userid], text, now=now, dedupe_key=key)
 
 
 def _wecom_reply(crypto: WeComCrypto, parsed: Any, message: IncomingMessage, text: str) -> Response:

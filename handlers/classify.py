@@ -36,6 +36,7 @@ Departments and heads come from the database (``tousu org sync``); before the or
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -282,6 +283,7 @@ def major_notice_key(complaint: Complaint) -> str:
 def notify_new_case(
     session: Session, complaint: Complaint, route: Route, company: Mapping[str, Any], *,
     category_label: str, problem_label: str | None, demand_labels: Sequence[str], attachment_count: int,
+    now: dt.datetime,
 ) -> list[str]:
     """Queue the new-case message to the lead office (and to management for a suggested 重大).
 
@@ -302,7 +304,7 @@ def notify_new_case(
     told: list[str] = []
     office = head_userids(session, route.lead_office, company)
     if office:
-        queue_staff_text(session, office, render_message("intake/staff_new_case", **common),
+        queue_staff_text(session, office, render_message("intake/staff_new_case", **common), now=now,
                          dedupe_key=f"new-case:{complaint.number}", complaint_id=complaint.id)
         told += office
     else:
@@ -310,7 +312,7 @@ def notify_new_case(
     if complaint.severity == Severity.MAJOR:
         management = management_userids(session, company)
         if management:
-            queue_staff_text(session, management, render_message("intake/staff_major", **common),
+            queue_staff_text(session, management, render_message("intake/staff_major", **common), now=now,
                              dedupe_key=major_notice_key(complaint), complaint_id=complaint.id)
             told += management
         else:

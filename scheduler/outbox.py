@@ -7,6 +7,9 @@ Each message goes through three steps, each its own short transaction or none:
    ``storage/db.py``), mark it ``sending``, count the attempt, commit;
 2. **send** (no transaction): call the platform through the channel's sender;
 3. **record** (transaction): ``sent``, back to ``pending`` with a later ``next_attempt_at``, or ``failed``.
+   A database that fails at this step (down right after a successful call) is retried a few times with
+   a growing pause (:data:`RECORD_RETRY_DELAYS`, about 15 s in all) before the batch gives up: a sent
+   message recorded late is still ``sent``, while one never recorded waits for the recovery below.
 
 Because the claim commits before the call, a row whose process dies mid-send stays ``sending`` and no
 dispatcher picks it up again: WeChat's 客服消息 has no idempotency key, so a blind resend could reach the
@@ -22,7 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Collection
+import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -38,6 +42,7 @@ from bot.channels.errors import (
     channel_error,
     next_quota_reset,
 )
+from handlers.privacy import mask_openid, mask_phones_in
 from storage.base import utcnow
 from storage.db import Database
 from storage.models import OutboxChannel, OutboxMessage, OutboxStatus
@@ -48,6 +53,10 @@ OUTCOME_UNKNOWN = "outcome unknown: check before resending"
 LAST_ERROR_LENGTH = 500  # OutboxMessage.last_error is VARCHAR(500)
 # Channels whose API takes an idempotency key, so a send whose outcome is unknown may be repeated.
 IDEMPOTENT_CHANNELS = frozenset({OutboxChannel.WECHAT_TEMPLATE})
+# Pauses (seconds) between attempts to record an outcome while the database is unreachable.
+RECORD_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+# What an unreachable database raises (connection refused or lost, server shutting down).
+DATABASE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 
 @dataclass
@@ -86,11 +95,13 @@ def dispatch_due(
     *,
     max_attempts: int = MAX_ATTEMPTS,
     rng: random.Random | None = None,
+    record_retry_delays: Sequence[float] = RECORD_RETRY_DELAYS,
 ) -> DispatchStats:
     """Send up to ``limit`` due messages, one claim at a time; safe to run in several processes at once.
 
     ``now`` fixes the clock (tests); by default each claim reads the real time. Only channels present in
-    ``channels`` are claimed, so a worker never takes a row it has no sender for.
+    ``channels`` are claimed, so a worker never takes a row it has no sender for. An outcome that cannot
+    be recorded after ``record_retry_delays`` ends the batch (the database is down).
     """
     stats = DispatchStats()
     open_channels = set(channels)
@@ -100,7 +111,8 @@ def dispatch_due(
         if message is None:
             break
         result = _attempt(channels[message.channel], message, current, max_attempts, rng)
-        _record(db, message, result, current)
+        if not _record_with_retries(db, message, result, current, record_retry_delays):
+            break
         if result.status is OutboxStatus.SENT:
             stats.sent += 1
         elif result.status is OutboxStatus.FAILED:
@@ -164,7 +176,7 @@ def _attempt(sender: Sender, message: Outgoing, now: dt.datetime, max_attempts: 
 def _apply_policy(error: ChannelError, message: Outgoing, now: dt.datetime, max_attempts: int,
                   rng: random.Random | None) -> _Result:
     """The error policy of ``bot/channels/errors.py`` turned into the row's next state."""
-    where = f"outbox {message.id} ({message.channel.value} to {message.recipient})"
+    where = f"outbox {message.id} ({message.channel.value} to {_masked_recipient(message)})"
     if error.kind is ErrorKind.DAILY_QUOTA:
         reset = next_quota_reset(now)
         logger.warning("%s: daily quota reached (%s); waiting until %s", where, error, reset.astimezone(SHANGHAI))
@@ -180,6 +192,33 @@ def _apply_policy(error: ChannelError, message: Outgoing, now: dt.datetime, max_
                        next_attempt_at=retry_at)
     logger.warning("%s: failed for good: %s", where, error)
     return _Result(OutboxStatus.FAILED, str(error))
+
+
+def _masked_recipient(message: Outgoing) -> str:
+    """The recipient as a log line may show it: a customer's openid masked, phones among WeCom userids masked."""
+    if message.channel is OutboxChannel.WECOM_APP:
+        return mask_phones_in(message.recipient)
+    return mask_openid(message.recipient)
+
+
+def _record_with_retries(db: Database, message: Outgoing, result: _Result, now: dt.datetime,
+                         delays: Sequence[float]) -> bool:
+    """:func:`_record`, retried while the database is unreachable; False when it never came back."""
+    pauses = iter(delays)
+    while True:
+        try:
+            _record(db, message, result, now)
+            return True
+        except DATABASE_UNAVAILABLE as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            pause = next(pauses, None)
+            if pause is None:
+                logger.error("outbox %s: outcome %s could not be recorded, database unavailable (%s); the row "
+                             "stays sending until recovery", message.id, result.status.value, reason)
+                return False
+            logger.warning("outbox %s: recording outcome %s failed, database unavailable (%s); retrying in %ss",
+                           message.id, result.status.value, reason, pause)
+            time.sleep(pause)
 
 
 def _record(db: Database, message: Outgoing, result: _Result, now: dt.datetime) -> None:

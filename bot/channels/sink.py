@@ -26,7 +26,7 @@ class DevSink:
                 channel=message.channel, recipient=message.recipient, payload=dict(message.payload),
                 outbox_id=message.id,
             ))
-        logger.info("dev sink: %s message for %s (outbox %s)", message.channel.value, message.recipient, message.id)
+        logger.info("dev sink: %s message (outbox %s)", message.channel.value, message.id)  # no recipient: 保密
         return Receipt(note="dev sink: not sent to any platform")
 
 

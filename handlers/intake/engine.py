@@ -723,7 +723,8 @@ def _record_callback(
         category=category_label,
         expect=callback_expectation(ctx, settings),
     )
-    queue_staff_text(session, recipients, text, dedupe_key=f"callback:{draft.openid}:{int(ctx.now.timestamp())}",
+    queue_staff_text(session, recipients, text, now=ctx.now,
+                     dedupe_key=f"callback:{draft.openid}:{int(ctx.now.timestamp())}",
                      complaint_id=complaint.id if complaint is not None else None)
 
 

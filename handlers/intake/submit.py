@@ -119,7 +119,7 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
         category_label=labels["category"].get(category, category),
         problem_label=labels["problem_type"].get(complaint.problem_type or "") if complaint.problem_type else None,
         demand_labels=[labels["demands"].get(str(code), str(code)) for code in complaint.demands or []],
-        attachment_count=len(attachments),
+        attachment_count=len(attachments), now=ctx.now,
     )
     session.flush()
     # The clock starts now: first response, registration, investigation and whole-case deadlines.

@@ -16,6 +16,14 @@ working days plus the company's exceptions from the database). This module keeps
   carry the row id, its generation and the alert), whatever the number of sweeps or workers.
 
 Times are stored UTC and computed in Asia/Shanghai.
+
+**Lock order: the complaint first, then its rows.** Whoever changes a complaint's deadlines or extension
+questions first holds the complaint's row lock (``SELECT … FOR UPDATE``), and only then touches those
+rows. The workflow operations do it through ``operations.load_complaint``; the sweep selects the due
+rows without locking, locks their complaints in id order with ``FOR UPDATE SKIP LOCKED`` (a complaint a
+staff member is editing is skipped, and swept on the next run), then locks the rows themselves and
+re-checks that they are still due. One order means no deadlock between the sweep, the operations and
+concurrent staff edits, and a row is never changed by two transactions on stale reads of each other.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -375,6 +383,7 @@ def notify_management_of_major(session: Session, complaint: Complaint, now: dt.d
         complaint,
         notify.management_staff(session, complaint),
         "major_notice",
+        now=now,
         title="重大投诉上报",
         dedupe_key=f"wf:{complaint.id}:major-notice",
         reason=reason,
@@ -574,14 +583,14 @@ def _sweep_row(
         if row.breach_notified_at is None:
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.breach_to), "breach",
-                title="投诉处理超时", dedupe_key=f"{key}:breach", not_before=deliver_from, **context,
+                now=now, title="投诉处理超时", dedupe_key=f"{key}:breach", not_before=deliver_from, **context,
             )
             row.breach_notified_at = now
             report.breaches += 1
         if row.escalate_at is not None and now >= row.escalate_at and row.escalated_at is None:
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.supervise_to), "escalation",
-                title="超时督办", dedupe_key=f"{key}:escalation", not_before=deliver_from, **context,
+                now=now, title="超时督办", dedupe_key=f"{key}:escalation", not_before=deliver_from, **context,
             )
             row.escalated_at = now
             report.escalations += 1
@@ -597,7 +606,7 @@ def _sweep_row(
             last = due_now[-1]  # after a pause, one reminder for the latest point reached, not a burst
             notify.tell_staff(
                 session, complaint, notify.recipients(session, complaint, escalation.reminder_to), "reminder",
-                title="投诉处理催办", dedupe_key=f"{key}:reminder:{last}", not_before=deliver_from,
+                now=now, title="投诉处理催办", dedupe_key=f"{key}:reminder:{last}", not_before=deliver_from,
                 **context,
             )
             row.reminders_done = last + 1
@@ -624,41 +633,63 @@ def sweep_deadlines(
     """
     conf = workflow_settings(company)
     report = SweepReport()
-    rows = list(
-        session.scalars(
-            sa.select(Deadline)
-            .where(Deadline.status.in_(UNMET), Deadline.next_alert_at <= now)
-            .order_by(Deadline.next_alert_at, Deadline.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    due = session.execute(
+        sa.select(Deadline.id, Deadline.complaint_id)
+        .where(Deadline.status.in_(UNMET), Deadline.next_alert_at <= now)
+        .order_by(Deadline.next_alert_at, Deadline.id)
+        .limit(batch_size)
+    ).all()
+    complaints = _lock_complaints(session, {complaint_id for _, complaint_id in due})
+    rows = _lock_rows(session, Deadline, [row_id for row_id, complaint_id in due if complaint_id in complaints],
+                      Deadline.status.in_(UNMET), Deadline.next_alert_at <= now)
     report.rows = len(rows)
     for row in rows:
-        complaint = session.get(Complaint, row.complaint_id)
-        if complaint is None:  # pragma: no cover - rows cascade with their complaint
-            continue
         preset = conf.presets.get(row.preset)
-        _sweep_row(session, row, complaint, now, report, preset.escalation if preset else Escalation(),
-                   conf.deliver_from(now))
+        _sweep_row(session, row, complaints[row.complaint_id], now, report,
+                   preset.escalation if preset else Escalation(), conf.deliver_from(now))
     report.extensions_expired = expire_extensions(session, now)
     session.flush()
     return report
 
 
+_Locked = TypeVar("_Locked", Deadline, Extension)
+
+
+def _lock_complaints(session: Session, ids: Iterable[int]) -> dict[int, Complaint]:
+    """Lock these complaints in id order, skipping any another transaction holds (see the lock order)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    locked = session.scalars(
+        sa.select(Complaint).where(Complaint.id.in_(wanted)).order_by(Complaint.id)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    )
+    return {complaint.id: complaint for complaint in locked}
+
+
+def _lock_rows(
+    session: Session, model: type[_Locked], ids: Sequence[int], *still: sa.ColumnElement[bool]
+) -> list[_Locked]:
+    """Lock rows of complaints this transaction has locked, keeping those that are ``still`` due.
+
+    The ids were chosen before the complaint locks; an operation may have met or moved a row in between.
+    """
+    if not ids:
+        return []
+    return list(session.scalars(
+        sa.select(model).where(model.id.in_(ids), *still).order_by(model.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ))
+
+
 def expire_extensions(session: Session, now: dt.datetime) -> int:
     """Extension questions unanswered when the old deadline passed: expired, deadline unchanged."""
-    pending = list(
-        session.scalars(
-            sa.select(Extension)
-            .where(Extension.status == ExtensionStatus.PENDING, Extension.old_due_at < now)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    expired = (Extension.status == ExtensionStatus.PENDING, Extension.old_due_at < now)
+    found = session.execute(sa.select(Extension.id, Extension.complaint_id).where(*expired)).all()
+    complaints = _lock_complaints(session, {complaint_id for _, complaint_id in found})
+    pending = _lock_rows(session, Extension, [row_id for row_id, c in found if c in complaints], *expired)
     for extension in pending:
-        complaint = session.get(Complaint, extension.complaint_id)
-        if complaint is None:  # pragma: no cover
-            continue
+        complaint = complaints[extension.complaint_id]
         extension.status = ExtensionStatus.EXPIRED
         extension.answered_at = now
         log_event(session, complaint, "extension_expired", Actor.system(), now, {
@@ -669,7 +700,7 @@ def expire_extensions(session: Session, now: dt.datetime) -> int:
         requester = session.get(Staff, extension.requested_by_id) if extension.requested_by_id else None
         notify.tell_staff(
             session, complaint, [requester] if requester else notify.responsible_staff(session, complaint),
-            "extension_expired", dedupe_key=f"wf:{complaint.id}:extension:{extension.id}:expired",
+            "extension_expired", now=now, dedupe_key=f"wf:{complaint.id}:extension:{extension.id}:expired",
             extension=extension, new_due=notify.local_time(extension.new_due_at),
             due=notify.local_time(complaint.due_at),
         )

@@ -143,6 +143,7 @@ def tell_staff(
     staff: Iterable[Staff],
     template: str,
     *,
+    now: dt.datetime,
     title: str | None = None,
     dedupe_key: str | None = None,
     not_before: dt.datetime | None = None,
@@ -154,13 +155,14 @@ def tell_staff(
         return None
     text = render_message(f"workflow/{template}", complaint=complaint, **context)
     return queue_staff_text(
-        session, userids, text, dedupe_key=dedupe_key, complaint_id=complaint.id, title=title,
+        session, userids, text, now=now, dedupe_key=dedupe_key, complaint_id=complaint.id, title=title,
         not_before=not_before,
     )
 
 
 def tell_customer(
-    session: Session, complaint: Complaint, template: str, *, dedupe_key: str | None = None, **context: Any
+    session: Session, complaint: Complaint, template: str, *, now: dt.datetime, dedupe_key: str | None = None,
+    **context: Any,
 ) -> list[OutboxMessage]:
     """Queue a text to the complainant in WeChat; nothing when the complaint did not come from WeChat."""
     if not complaint.openid:
@@ -170,7 +172,8 @@ def tell_customer(
     pieces = split_text(text)
     for index, piece in enumerate(pieces):
         key = None if dedupe_key is None else (dedupe_key if len(pieces) == 1 else f"{dedupe_key}:{index}")
-        message = queue_customer_text(session, complaint.openid, piece, dedupe_key=key, complaint_id=complaint.id)
+        message = queue_customer_text(session, complaint.openid, piece, now=now, dedupe_key=key,
+                                      complaint_id=complaint.id)
         if message is not None:
             queued.append(message)
     return queued

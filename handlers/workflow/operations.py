@@ -185,7 +185,7 @@ def _tell_each(
     conf = _settings(ctx)
     for person in dict.fromkeys(s for s in staff if s is not None):
         notify.tell_staff(
-            session, complaint, [person], template, title=title, dedupe_key=f"{key}:{person.id}",
+            session, complaint, [person], template, now=ctx.now, title=title, dedupe_key=f"{key}:{person.id}",
             show_identity=_identity_for(session, person, complaint, conf),
             phone=mask_phone(complaint.phone), category=notify.category_label(complaint.category),
             due=notify.local_time(complaint.due_at), recipient=person, **context,
@@ -193,11 +193,15 @@ def _tell_each(
 
 
 def load_complaint(session: Session, key: int | str, *, for_update: bool = True) -> Complaint:
-    """A complaint by id or number (投诉编号), row-locked for the change about to be made."""
+    """A complaint by id or number (投诉编号), row-locked for the change about to be made.
+
+    The lock is the first one an operation takes (the lock order: handlers/workflow/deadlines.py), and
+    the row is read again under it, even if this session loaded it before.
+    """
     query = sa.select(Complaint)
     query = query.where(Complaint.id == key) if isinstance(key, int) else query.where(Complaint.number == key)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     found = session.scalars(query).first()
     if found is None:
         raise NotFound(f"投诉 {key} 不存在")
@@ -328,7 +332,7 @@ def mark_invalid(
     if cancelled:
         event.details = {**event.details, "deadlines_cancelled": [d.milestone for d in cancelled]}
     notify.tell_customer(
-        session, complaint, "invalid", dedupe_key=f"wf:{complaint.id}:invalid",
+        session, complaint, "invalid", now=ctx.now, dedupe_key=f"wf:{complaint.id}:invalid",
         explanation=explanation or reason, company=ctx.company_name,
     )
     session.flush()
@@ -923,7 +927,8 @@ def add_progress_note(
     event = _step(session, complaint, Action.ADD_PROGRESS_NOTE, Actor.of(staff), ctx,
                   details={"text": body, "to_customer": to_customer and bool(complaint.openid)})
     if to_customer:
-        notify.tell_customer(session, complaint, "progress", dedupe_key=f"wf:{complaint.id}:e{event.id}:progress",
+        notify.tell_customer(session, complaint, "progress", now=ctx.now,
+                             dedupe_key=f"wf:{complaint.id}:e{event.id}:progress",
                              text=body, company=ctx.company_name)
     return event
 
@@ -958,7 +963,8 @@ def feed_back_result(
                   changed=changes(result_text=(before, body)), details={"channel": via},
                   sla_events=("result_fed_back", "customer_replied"))
     if via == "wechat":
-        notify.tell_customer(session, complaint, "result", dedupe_key=f"wf:{complaint.id}:e{event.id}:result",
+        notify.tell_customer(session, complaint, "result", now=ctx.now,
+                             dedupe_key=f"wf:{complaint.id}:e{event.id}:result",
                              text=body, company=ctx.company_name)
     return event
 
@@ -1075,7 +1081,7 @@ def request_extension(
         "asked_via": channel,
     })
     if channel == "wechat":
-        notify.tell_customer(session, complaint, "extension_request",
+        notify.tell_customer(session, complaint, "extension_request", now=ctx.now,
                              dedupe_key=f"wf:{complaint.id}:extension:{extension.id}:ask", extension=extension,
                              reason=text, current_due=notify.local_time(complaint.due_at),
                              new_due=notify.local_time(due), company=ctx.company_name)
@@ -1097,9 +1103,8 @@ def answer_extension(
     by phone or letter. The answer lands on the timeline with the deadline before/after (unchanged
     on refusal), and the requester is told.
     """
-    complaint = session.get(Complaint, extension.complaint_id)
-    if complaint is None:  # pragma: no cover - cascades with the complaint
-        raise NotFound(f"extension {extension.id} has no complaint")
+    complaint = load_complaint(session, extension.complaint_id)  # the lock order: the complaint first
+    session.refresh(extension)  # as of the lock: the sweep may have expired it meanwhile
     target_state(complaint.status, Action.ANSWER_EXTENSION)
     if staff is not None:
         permissions.check(session, staff, Action.ANSWER_EXTENSION, complaint)
@@ -1149,7 +1154,8 @@ def reopen(
     responsible = session.get(Staff, complaint.responsible_staff_id) if complaint.responsible_staff_id else None
     _tell_each(session, complaint, [responsible, *notify.department_heads(session, complaint)], "reopened", ctx,
                key=f"wf:{complaint.id}:e{event.id}:reopened", title="投诉重新处理", reason=text)
-    notify.tell_customer(session, complaint, "reopened_customer", dedupe_key=f"wf:{complaint.id}:e{event.id}:reopened",
+    notify.tell_customer(session, complaint, "reopened_customer", now=ctx.now,
+                         dedupe_key=f"wf:{complaint.id}:e{event.id}:reopened",
                          company=ctx.company_name)
     return event
 
@@ -1196,7 +1202,8 @@ def close(
     cancelled = deadlines.cancel_unmet_deadlines(session, complaint, "已办结")
     if cancelled:
         event.details = {**event.details, "deadlines_cancelled": [d.milestone for d in cancelled]}
-    notify.tell_customer(session, complaint, "closed", dedupe_key=f"wf:{complaint.id}:closed", company=ctx.company_name)
+    notify.tell_customer(session, complaint, "closed", now=ctx.now, dedupe_key=f"wf:{complaint.id}:closed",
+                         company=ctx.company_name)
     return event
 
 

@@ -9,6 +9,7 @@ Working days after Fri 2026-02-13: 1 = Sat 2/14 · 2 = 2/24 · 3 = 2/25 · 4 = 2
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -19,13 +20,15 @@ from handlers.calendar import SHANGHAI, WorkCalendar
 from handlers.workflow import operations as ops
 from handlers.workflow.calendar_store import set_exception
 from handlers.workflow.deadlines import (
+    SweepReport,
     _reminders_between,
     next_deadline,
     open_initial_deadlines,
     overdue_deadlines,
     sweep_deadlines,
 )
-from storage.models import Deadline, DeadlineStatus, OutboxMessage, Severity, Source, TimelineEvent
+from storage.models import Complaint, Deadline, DeadlineStatus, OutboxMessage, Severity, Source, Staff, TimelineEvent
+from tests.conftest import run_concurrently
 from tests.handlers.test_workflow_support import (
     World,
     actions,
@@ -42,6 +45,7 @@ from tests.handlers.test_workflow_support import (
     texts,
     timeline,
 )
+from tests.storage.locks import wait_until_blocked
 
 OPEN, MET, BREACHED, CANCELLED = "open", "met", "breached", "cancelled"
 
@@ -414,6 +418,102 @@ def test_two_workers_sweeping_at_once_never_take_the_same_row(world: World, sess
             second = sweep_deadlines(two, moment, company=world.config)
     assert (first.rows, first.reminders) == (1, 1)
     assert (second.rows, second.reminders) == (0, 0)
+
+
+def _breach_notices(db, row: Deadline) -> list[OutboxMessage]:
+    with db.read_sessions() as s:
+        return list(s.scalars(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"sla:{row.id}:%:breach"))))
+
+
+def _race_world(world: World, session) -> tuple[Complaint, dt.datetime]:
+    """Registered 2/13 10:00 and left alone: at 2/25 09:00 the first response (11:00 on 2/13) and the
+    organisation of the investigation (end of 2/24) are both breached, and no sweep has seen them yet."""
+    c = make_complaint(world)
+    session.commit()
+    return c, local(2026, 2, 25, 9, 0)
+
+
+@pytest.mark.postgres
+def test_a_staff_edit_holding_the_complaint_makes_the_sweep_skip_it_no_deadlock(world: World, session, db) -> None:
+    """The edit locks the complaint first; the sweep, arriving meanwhile, skips that complaint.
+
+    With the sweep locking deadline rows first, it held the first-response row and waited for the
+    complaint (its timeline insert), while the edit held the complaint and waited for that row: deadlock.
+    """
+    if db.dialect != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers instead")
+    c, moment = _race_world(world, session)
+    locked, swept = threading.Event(), threading.Event()
+
+    def staff_edit() -> str:
+        with db.transaction() as s:
+            complaint = ops.load_complaint(s, c.id)
+            locked.set()
+            wait_until_blocked(db, unless=swept)  # the sweep either skips the complaint or queues behind it
+            ops.record_contact(s, s.get(Staff, world["li.na"].id), complaint, ctx=world.ctx(moment), method="phone")
+        return "edited"
+
+    def sweep() -> SweepReport:
+        assert locked.wait(10)
+        try:
+            with db.transaction() as s:
+                return sweep_deadlines(s, moment, company=world.config)
+        finally:
+            swept.set()
+
+    results, errors = run_concurrently(lambda run: run(), [(staff_edit,), (sweep,)])
+    assert errors == []
+    report = next(r for r in results if isinstance(r, SweepReport))
+    assert report.rows == 0, "the complaint under edit is left for the next sweep"
+    with db.transaction() as s:
+        later = sweep_deadlines(s, moment + dt.timedelta(minutes=1), company=world.config)
+    with db.transaction() as s:
+        again = sweep_deadlines(s, moment + dt.timedelta(minutes=2), company=world.config)
+    assert (later.breaches, again.total) == (1, 0)
+    with db.read_sessions() as s:
+        first, organised = (deadline(s, c, m) for m in ("first_response", "investigation_organised"))
+        assert (first.status, first.met_at, first.breach_notified_at) == (DeadlineStatus.MET, moment, None)
+        assert (organised.status, organised.breach_notified_at) == (
+            DeadlineStatus.BREACHED, moment + dt.timedelta(minutes=1))
+        assert actions(s, c)[-2:] == ["record_contact", "deadline_breached"]
+    assert (len(_breach_notices(db, first)), len(_breach_notices(db, organised))) == (0, 1)
+
+
+@pytest.mark.postgres
+def test_a_staff_edit_arriving_during_the_sweep_waits_for_it_and_loses_nothing(world: World, session, db) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers instead")
+    c, moment = _race_world(world, session)
+    swept = threading.Event()
+
+    def sweep() -> SweepReport:
+        with db.transaction() as s:
+            report = sweep_deadlines(s, moment, company=world.config)
+            swept.set()
+            assert wait_until_blocked(db), "the edit never queued behind the sweep's complaint lock"
+        return report
+
+    def staff_edit() -> str:
+        assert swept.wait(10)
+        with db.transaction() as s:
+            complaint = ops.load_complaint(s, c.id)
+            ops.record_contact(s, s.get(Staff, world["li.na"].id), complaint, ctx=world.ctx(moment), method="phone")
+        return "edited"
+
+    results, errors = run_concurrently(lambda run: run(), [(sweep,), (staff_edit,)])
+    assert errors == []
+    report = next(r for r in results if isinstance(r, SweepReport))
+    assert report.breaches == 2
+    with db.transaction() as s:
+        assert sweep_deadlines(s, moment + dt.timedelta(minutes=1), company=world.config).total == 0
+    with db.read_sessions() as s:
+        first, organised = (deadline(s, c, m) for m in ("first_response", "investigation_organised"))
+        # The sweep's breach and the edit's late contact both stand on the same row.
+        assert (first.status, first.met_at, first.breached_at, first.breach_notified_at) == (
+            DeadlineStatus.MET, moment, moment, moment)
+        assert organised.status is DeadlineStatus.BREACHED
+        assert actions(s, c)[-1] == "record_contact"
+    assert (len(_breach_notices(db, first)), len(_breach_notices(db, organised))) == (1, 1)
 
 
 def test_load_complaint_by_number_or_id_with_a_row_lock(world: World, session) -> None:

@@ -57,7 +57,7 @@ class Chat:
     def deliver(self, message: IncomingMessage) -> str:
         ctx = HandlerContext(now=self.now, company=self.company)
         outcome = deliver(self.db, InboundChannel.WECHAT, message, ctx, route,
-                          lambda s, o, t, k: queue_customer_text(s, o, t, dedupe_key=k))
+                          lambda s, o, t, k, now: queue_customer_text(s, o, t, now=now, dedupe_key=k))
         reply = outcome.reply or ""
         assert len(reply.encode()) <= 2048
         self.replies.append(reply)
@@ -647,7 +647,7 @@ def test_unsubscribe_forgets_the_draft_and_keeps_complaints(chat: Chat, db: Data
     chat.say("投诉", "1")
     chat.image("draft-photo")
     with db.transaction() as s:
-        queue_customer_text(s, chat.openid, "您的投诉已受理")
+        queue_customer_text(s, chat.openid, "您的投诉已受理", now=chat.now)
     chat.event("unsubscribe")
     assert chat.state() is None
     assert chat.attachments(draft_openid=chat.openid) == []

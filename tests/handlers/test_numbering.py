@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from storage.db import Database
 from storage.models import ComplaintCounter
 from storage.numbering import format_number, next_complaint_number, period_of
 from tests.conftest import run_concurrently
+from tests.storage.locks import wait_until_blocked
 
 UTC = dt.UTC
 
@@ -27,7 +29,7 @@ def test_period_is_the_shanghai_month(moment: dt.datetime, period: str) -> None:
 
 
 def test_period_needs_an_aware_time() -> None:
-    with pytest.raises(ValueError, match="aware"):
+    with pytest.raises(ValueError, match=r"^period_of needs an aware datetime$"):
         period_of(dt.datetime(2026, 11, 3))
 
 
@@ -38,9 +40,10 @@ def test_format_widens_past_9999(serial: int, number: str) -> None:
     assert format_number("2611", serial) == number
 
 
-def test_format_refuses_zero() -> None:
-    with pytest.raises(ValueError):
-        format_number("2611", 0)
+@pytest.mark.parametrize("serial", [0, -1])
+def test_format_refuses_a_serial_below_one(serial: int) -> None:
+    with pytest.raises(ValueError, match=rf"^serial must be positive, got {serial}$"):
+        format_number("2611", serial)
 
 
 def test_numbers_count_up_within_a_month_and_restart_each_month(db: Database) -> None:
@@ -86,3 +89,39 @@ def test_simultaneous_numbers_are_distinct_and_consecutive(db: Database) -> None
     numbers, errors = run_concurrently(take, [()] * 20)
     assert errors == []
     assert sorted(numbers) == [f"2611{n:04d}" for n in range(1, 21)]
+
+
+def test_the_month_turns_at_shanghai_midnight_16_00_utc_on_the_last_day(db: Database) -> None:
+    last_second = dt.datetime(2026, 11, 30, 15, 59, 59, tzinfo=UTC)  # 23:59:59 on 30 November in Shanghai
+    with db.transaction() as s:
+        numbers = [next_complaint_number(s, moment) for moment in (last_second, last_second + dt.timedelta(seconds=1))]
+    assert numbers == ["26110001", "26120001"]
+
+
+@pytest.mark.postgres
+def test_a_counter_deleted_under_a_waiting_submission_fails_it_loudly(db: Database) -> None:
+    """The one way the UPDATE finds no row: the counter vanished between the submission's two statements.
+    The submission fails (and rolls back) instead of numbering from nothing."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers: nothing can run between the two statements")
+    at = dt.datetime(2026, 11, 10, tzinfo=UTC)
+    with db.transaction() as s:
+        assert next_complaint_number(s, at) == "26110001"
+    held = threading.Event()
+
+    def operator_deletes_the_counter() -> str:
+        with db.transaction() as s:
+            s.execute(sa.select(ComplaintCounter).where(ComplaintCounter.period == "2611").with_for_update())
+            held.set()
+            assert wait_until_blocked(db), "the submission never queued behind the locked counter"
+            s.execute(sa.delete(ComplaintCounter).where(ComplaintCounter.period == "2611"))
+        return "deleted"
+
+    def submission() -> str:
+        assert held.wait(10)
+        with db.transaction() as s:
+            return next_complaint_number(s, at)
+
+    results, errors = run_concurrently(lambda run: run(), [(operator_deletes_the_counter,), (submission,)])
+    assert results == ["deleted"]
+    assert [str(e) for e in errors] == ["complaint counter 2611 vanished"]

@@ -49,9 +49,8 @@ def real_channels(fake: FakeWeChat, timeout: float = 2.0) -> Channels:
 def queue(db: Database, channel: OutboxChannel = OutboxChannel.WECHAT_CUSTOM, recipient: str = OPENID,
           payload: dict[str, Any] | None = None, *, due: dt.datetime = NOW - dt.timedelta(minutes=1)) -> int:
     with db.transaction() as session:
-        row = queue_message(session, channel, recipient, payload or {"text": "您的投诉已受理"})
+        row = queue_message(session, channel, recipient, payload or {"text": "您的投诉已受理"}, now=due)
         assert row is not None
-        row.next_attempt_at = due
         return row.id
 
 
@@ -339,6 +338,84 @@ def test_a_crash_after_the_call_never_leads_to_a_second_send(db: Database, fake_
     assert row.last_error is not None and row.last_error.startswith(OUTCOME_UNKNOWN)
     assert dispatch_due(db, channels, now=NOW + dt.timedelta(hours=2)).attempted == 0
     assert len(fake_wechat.calls_to(CUSTOM_SEND)) == 1
+
+
+class DatabaseOutageAfterSend:
+    """The database goes away the moment WeChat has the message: the next ``statements`` statements fail.
+
+    Installed on the engine (where the driver would raise), armed by the fake server's first delivery, so
+    the claim before the call works and only recording its outcome meets the outage.
+    """
+
+    def __init__(self, db: Database, fake: FakeWeChat, statements: int) -> None:
+        self.db, self.fake, self.left = db, fake, statements
+        self.failed = 0
+
+    def __enter__(self) -> DatabaseOutageAfterSend:
+        sa.event.listen(self.db.engine, "before_cursor_execute", self._fail)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sa.event.remove(self.db.engine, "before_cursor_execute", self._fail)
+
+    def _fail(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if self.fake.deliveries and self.left > 0:
+            self.left -= 1
+            self.failed += 1
+            raise sa.exc.OperationalError(statement, parameters, Exception("server closed the connection"))
+
+
+def test_an_outcome_is_recorded_once_the_database_is_back(db: Database, fake_wechat: FakeWeChat,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    message_id = queue(db)
+
+    with DatabaseOutageAfterSend(db, fake_wechat, statements=2) as outage, \
+            caplog.at_level(logging.WARNING, logger="tousu.scheduler.outbox"):
+        stats = dispatch_due(db, real_channels(fake_wechat), now=NOW, record_retry_delays=(0.01, 0.02, 0.04))
+
+    assert outage.failed == 2
+    assert stats.sent == 1
+    row = load(db, message_id)
+    assert (row.status, row.attempts, row.sent_at, row.last_error) == (OutboxStatus.SENT, 1, NOW, None)
+    assert len(fake_wechat.deliveries) == 1
+    retries = [r for r in caplog.records if "recording outcome sent failed" in r.getMessage()]
+    assert len(retries) == 2 and "server closed the connection" in retries[0].getMessage()
+    # Recovery has nothing to sort out: the row is not left `sending`.
+    assert recover_stale_sending(db, dt.timedelta(minutes=10), now=NOW + dt.timedelta(minutes=11)).failed == 0
+
+
+def test_an_outcome_never_recorded_ends_the_batch_and_is_left_to_recovery(db: Database, fake_wechat: FakeWeChat,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    first = queue(db)
+    second = queue(db, recipient="oCUSTOMER000000000000000002")
+
+    with DatabaseOutageAfterSend(db, fake_wechat, statements=1000) as outage, \
+            caplog.at_level(logging.WARNING, logger="tousu.scheduler.outbox"):
+        stats = dispatch_due(db, real_channels(fake_wechat), now=NOW, record_retry_delays=(0.01, 0.02))
+
+    assert outage.failed == 3, "one attempt and two retries, then the batch stops instead of claiming more"
+    assert stats.attempted == 0
+    assert len(fake_wechat.deliveries) == 1
+    assert (load(db, first).status, load(db, second).status) == (OutboxStatus.SENDING, OutboxStatus.PENDING)
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.WARNING, logging.ERROR]
+    assert "stays sending until recovery" in caplog.records[-1].getMessage()
+
+
+def test_dispatcher_log_lines_mask_recipients(db: Database, fake_wechat: FakeWeChat,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    queue(db)
+    queue(db, OutboxChannel.WECOM_APP, "13800138000|zhangsan", {"text": "新投诉"})
+    fake_wechat.fail_next(CUSTOM_SEND, -1, "system error")
+    fake_wechat.fail_next(WECOM_SEND, 45009, "reach max api daily quota limit")
+
+    with caplog.at_level(logging.DEBUG):
+        stats = dispatch_due(db, real_channels(fake_wechat), now=NOW)
+        dispatch_due(db, build_channels(fake_settings(fake_wechat, WECHAT_SECRET=None, WECOM_SECRET=None), db),
+                     now=NOW + dt.timedelta(days=2))
+
+    assert (stats.retried, stats.deferred) == (1, 1)
+    assert OPENID not in caplog.text and "13800138000" not in caplog.text
+    assert "oCUS…0001" in caplog.text and "138****8000|zhangsan" in caplog.text
 
 
 def test_a_stale_template_message_is_requeued_and_not_delivered_twice(db: Database,
