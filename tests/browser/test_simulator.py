@@ -1,0 +1,120 @@
+"""The dev simulator page (/dev/simulator) in a real browser, at the URL the README gives, at phone and desktop size."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import horizontal_overflow
+from tests.conftest import LiveServer
+
+#: A short complaint, answered step by step (the service-attitude path of the intake form).
+SERVICE_COMPLAINT = ("2", "张三", "跳过", "13800138000", "跳过", "业务员电话里态度很差，还挂我电话", "没有", "道歉", "跳过")
+
+
+def open_simulator(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/dev/simulator")  # no trailing slash: exactly as the README and `tousu serve` print it
+    expect(page.locator("#emptyHint")).to_be_visible()
+
+
+def say(page: Page, text: str) -> str:
+    """Type ``text`` into the chat, send it, and return the bot's reply (the newest bubble)."""
+    replies = page.locator("#chat .msg.bot")
+    before = replies.count()
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    expect(replies).to_have_count(before + 1)
+    return replies.last.inner_text()
+
+
+def test_a_message_typed_on_the_page_gets_the_reply(phone_page: Page, live_server: LiveServer) -> None:
+    open_simulator(phone_page, live_server)
+    reply = say(phone_page, "你好")
+    assert "回复“投诉”开始登记投诉" in reply
+    expect(phone_page.locator("#chat .msg.me")).to_have_text(["你好"])
+    expect(phone_page.locator("#emptyHint")).to_be_hidden()
+
+
+def test_the_empty_chat_says_what_to_type_and_its_suggestions_send(
+    phone_page: Page, live_server: LiveServer, screenshot: Callable[..., Path]
+) -> None:
+    open_simulator(phone_page, live_server)
+    hint = phone_page.locator("#emptyHint")
+    for word in ("投诉", "查询", "常见问题"):
+        expect(hint.locator(f"button[data-say='{word}']")).to_be_visible()
+    expect(hint.locator("button.example")).to_contain_text("送货太慢")
+    screenshot(phone_page, "simulator-phone-empty")
+    hint.locator("button[data-say='投诉']").click()
+    expect(phone_page.locator("#chat .msg.bot").last).to_contain_text("请选择投诉类型")
+
+
+def test_filing_a_short_complaint_shows_its_number_and_the_staff_pane_updates(
+    desktop_page: Page, live_server: LiveServer, screenshot: Callable[..., Path]
+) -> None:
+    page = desktop_page
+    open_simulator(page, live_server)
+    page.locator(".menu button[data-click='COMPLAIN']").click()
+    expect(page.locator("#chat .msg.bot").last).to_contain_text("请选择投诉类型")
+    for answer in SERVICE_COMPLAINT:
+        say(page, answer)
+    assert "请核对" in page.locator("#chat .msg.bot").last.inner_text()
+    ack = say(page, "确认")
+    number = re.search(r"投诉编号 (\d{8})", ack)
+    assert number, ack
+    # The new complaint is announced to staff through WeCom: the staff pane shows it without a reload.
+    expect(page.locator("#staffFeed")).to_contain_text(number.group(1))
+    expect(page.locator("#raw")).to_contain_text("msg_signature")
+    assert "投诉编号" in say(page, "查询") or number.group(1) in page.locator("#chat").inner_text()
+    screenshot(page, "simulator-desktop-complaint", full_page=True)
+
+
+def test_at_phone_width_the_page_never_scrolls_sideways(
+    phone_page: Page, live_server: LiveServer, screenshot: Callable[..., Path]
+) -> None:
+    page = phone_page
+    open_simulator(page, live_server)
+    assert horizontal_overflow(page) == 0
+    chat = page.locator("[data-pane='chat']").bounding_box()
+    assert chat is not None and chat["width"] == 390  # the whole width, not a strip beside other panels
+    say(page, "你们送货太慢了，说好三天到货，一个星期了还没到，电话13912345678")
+    page.locator(".tools button[data-kind='image']").click()
+    expect(page.locator("#chat .msg.bot")).to_have_count(2)
+    assert horizontal_overflow(page) == 0
+    bubble = page.locator("#chat .msg.bot").first.bounding_box()
+    assert bubble is not None and bubble["width"] > 250  # lines of text, not one character per line
+    screenshot(page, "simulator-phone-chat")
+
+    # The raw request (kilobytes of base64 without a space) wraps inside its own box.
+    page.locator(".tabs button[data-tab='raw']").click()
+    raw = page.locator("#raw")
+    expect(raw).to_contain_text("<Encrypt>")
+    assert horizontal_overflow(page) == 0
+    assert raw.evaluate("el => el.scrollWidth <= el.clientWidth")
+    screenshot(page, "simulator-phone-raw")
+
+    page.locator(".tabs button[data-tab='staff']").click()
+    expect(page.locator("[data-pane='staff']")).to_be_visible()
+    expect(page.locator("[data-pane='chat']")).to_be_hidden()
+    assert horizontal_overflow(page) == 0
+    page.locator(".tabs button[data-tab='chat']").click()
+    expect(page.locator("#text")).to_be_visible()
+
+
+def test_at_desktop_width_chat_and_panels_sit_side_by_side(
+    desktop_page: Page, live_server: LiveServer, screenshot: Callable[..., Path]
+) -> None:
+    page = desktop_page
+    open_simulator(page, live_server)
+    expect(page.locator(".tabs")).to_be_hidden()
+    for pane in ("chat", "customer", "staff", "raw"):
+        expect(page.locator(f"[data-pane='{pane}']")).to_be_visible()
+    screenshot(page, "simulator-desktop-empty")
+    say(page, "你好")
+    assert horizontal_overflow(page) == 0
+    chat, raw = page.locator("[data-pane='chat']").bounding_box(), page.locator("#raw").bounding_box()
+    assert chat is not None and raw is not None
+    assert raw["x"] > chat["x"] + chat["width"]  # beside the chat, not under it
+    assert raw["x"] + raw["width"] <= 1280
