@@ -12,7 +12,9 @@ from tests.browser.conftest import horizontal_overflow
 from tests.conftest import LiveServer
 
 #: A short complaint, answered step by step (the service-attitude path of the intake form).
-SERVICE_COMPLAINT = ("2", "张三", "跳过", "13800138000", "跳过", "业务员电话里态度很差，还挂我电话", "没有", "道歉", "跳过")
+SERVICE_COMPLAINT = (
+    "2", "张三", "跳过", "13800138000", "跳过", "业务员电话里态度很差，还挂我电话", "没有", "道歉", "跳过",
+)
 
 
 def open_simulator(page: Page, server: LiveServer) -> None:
