@@ -2,7 +2,8 @@
 
 `make test` installs what these need: the `playwright` package (the `[test]` extra) and, when it is missing and
 we are root, Debian's `chromium` with a CJK font (Makefile target `browser`). Where no Chromium can be had the
-tests skip, all with one reason; with TOUSU_REQUIRE_BROWSER=1 (set by .ci/run) that is a failure instead.
+tests skip with one line saying why; with TOUSU_REQUIRE_BROWSER=1 (set by .ci/run) they fail instead. A Chromium
+that is there but does not start fails the tests: that is a fault to see, not to skip.
 
 Fixtures, for every page tousu serves (simulator now; console and customer pages next):
 
@@ -15,6 +16,7 @@ Fixtures, for every page tousu serves (simulator now; console and customer pages
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -46,11 +48,27 @@ def chromium_path() -> str | None:
     return None
 
 
-def _unavailable(reason: str) -> None:
-    message = f"browser tests need Chromium: {reason}"
-    if os.environ.get("TOUSU_REQUIRE_BROWSER") == "1":
-        pytest.fail(message + " (TOUSU_REQUIRE_BROWSER=1)", pytrace=False)
-    pytest.skip(message)
+def _missing() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is not installed (pip install -e '.[test]')"
+    path = chromium_path()
+    if path is None:
+        return "no chromium on PATH (make test installs it as root: apt-get install chromium; or set TOUSU_CHROMIUM)"
+    if not os.access(path, os.X_OK):
+        return f"TOUSU_CHROMIUM={path} is not an executable file"
+    return None
+
+
+_WHY_NOT = _missing()  # decided once per run
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every browser test skips from this one line, so the summary folds them into one line saying why."""
+    if _WHY_NOT is not None:
+        if os.environ.get("TOUSU_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests need Chromium: {_WHY_NOT} (TOUSU_REQUIRE_BROWSER=1)", pytrace=False)
+        pytest.skip(f"browser tests need Chromium: {_WHY_NOT}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,18 +80,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
-    path = chromium_path()
-    if path is None:
-        _unavailable("no chromium on PATH (apt-get install chromium, or set TOUSU_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
-        try:
-            instance = pw.chromium.launch(executable_path=path, headless=True)
-        except Error as exc:
-            _unavailable(f"{path} did not start: {str(exc).splitlines()[0]}")
+        instance = pw.chromium.launch(executable_path=chromium_path(), headless=True)
         yield instance
         instance.close()
 
@@ -124,6 +134,14 @@ def screenshot() -> Callable[..., Path]:
         return path
 
     return take
+
+
+def expect(target: Any) -> Any:
+    """Playwright's ``expect`` (waits until the assertion holds), imported when used: the test modules import
+    this one, so they are collected, and skipped with one line, where playwright is not installed."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
 
 
 def horizontal_overflow(page: Page) -> int:

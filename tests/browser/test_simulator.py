@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from playwright.sync_api import Page, expect
+from typing import TYPE_CHECKING, Any
 
 from bot.channels.sink import build_channels
 from bot.runtime import Runtime
 from scheduler.outbox import dispatch_due
 from storage.outbox import queue_customer_text
-from tests.browser.conftest import horizontal_overflow
+from tests.browser.conftest import expect, horizontal_overflow
 from tests.conftest import LiveServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 #: A short complaint, answered step by step (the service-attitude path of the intake form).
 SERVICE_COMPLAINT = (
