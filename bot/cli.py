@@ -13,7 +13,7 @@ import click
 
 from bot import LOG_FORMAT
 from bot.commands import settings_or_exit
-from bot.config import ConfigError
+from bot.config import DEV_AES_KEY, DEV_APPID, DEV_WECHAT_TOKEN, ConfigError
 
 _settings = settings_or_exit
 
@@ -107,22 +107,33 @@ def db_revision(message: str) -> None:
 
 
 @main.command()
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The running tousu server.")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+              help="The running tousu server (after `make run PORT=8080`: http://127.0.0.1:8080).")
 @click.option("--openid", default=None, help="Act as this follower (default: a new one).")
 @click.option("--mode", type=click.Choice(["safe", "compat", "plain"]), default="safe", show_default=True)
-def simulate(url: str, openid: str | None, mode: str) -> None:
+@click.option("--token", envvar="WECHAT_TOKEN", default=DEV_WECHAT_TOKEN, show_default="$WECHAT_TOKEN, else dev",
+              help="The server's WeChat Token.")
+@click.option("--aes-key", envvar="WECHAT_AES_KEY", default=None, show_default="$WECHAT_AES_KEY, else dev",
+              help="The server's EncodingAESKey; none means plaintext mode.")
+@click.option("--appid", envvar="WECHAT_APPID", default=DEV_APPID, show_default="$WECHAT_APPID, else dev")
+def simulate(url: str, openid: str | None, mode: str, token: str, aes_key: str | None, appid: str) -> None:
     """Chat with a running server as a WeChat follower would, in the terminal.
 
-    Type a message and press Enter. Commands: /subscribe, /unsubscribe, /click KEY, /image,
-    /voice TEXT, /location ADDRESS, /quit.
+    Type a message and press Enter (try 投诉, 查询, 常见问题). Commands: /subscribe, /unsubscribe,
+    /click KEY, /image, /voice TEXT, /location ADDRESS, /quit.
+
+    It signs as WeChat's servers do, with the server's keys: from the environment (WECHAT_TOKEN,
+    WECHAT_AES_KEY, WECHAT_APPID) like the server, else the built-in dev keys `make run` serves with. It
+    needs nothing else (no SECRET_KEY, database or policy file): it only talks HTTP to the server.
     """
     import requests
 
     from bot.wechat_sim import WeChatSide
 
-    settings = _settings()
-    side = WeChatSide(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
-    if settings.wechat_aes_key is None and mode != "plain":
+    if aes_key is None and token == DEV_WECHAT_TOKEN:
+        aes_key = DEV_AES_KEY
+    side = WeChatSide(token, aes_key, appid)
+    if aes_key is None and mode != "plain":
         mode = "plain"
     user = openid or f"oSIM{uuid.uuid4().hex[:20]}"
     click.echo(f"模拟用户 {user} → {url}/wechat（{mode}）。输入 /quit 退出。")

@@ -10,7 +10,9 @@ Registered only when TOUSU_DEV=1; otherwise /dev/* is a 404.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 import sqlalchemy as sa
@@ -22,7 +24,10 @@ from bot.runtime import runtime
 from bot.wechat_sim import Mode, WeChatSide
 from storage.models import DevSinkMessage, OutboxChannel, OutboxMessage, OutboxStatus
 
-bp = Blueprint("simulator", __name__, url_prefix="/dev/simulator")
+#: Scripts and style sheets of tousu's pages, served from files so that no page needs inline code.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+bp = Blueprint("simulator", __name__, url_prefix="/dev/simulator", static_folder=STATIC_DIR)
 
 MENU = [("COMPLAIN", "我要投诉"), ("STATUS", "进度查询"), ("FAQ", "常见问题")]
 
@@ -84,7 +89,7 @@ def send() -> ResponseReturnValue:
         status=response.status_code,
         reply=reply.get("Content"),
         raw_status=response.text if not response.ok else None,
-        request={"params": signed.params, "body": signed.body.decode()[:600]},
+        request={"url": "/wechat?" + urlencode(signed.params), "params": signed.params, "body": signed.body.decode()},
     )
 
 
@@ -100,16 +105,21 @@ def feed() -> ResponseReturnValue:
             .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
             .order_by(OutboxMessage.id.desc()).limit(100)
         ).all()
-    def row(channel: OutboxChannel, recipient: str, payload: dict[str, Any], at: Any, state: str) -> dict[str, Any]:
-        return {"channel": channel.value, "to": recipient, "text": payload.get("text"),
-                "title": payload.get("title"), "at": at.isoformat(), "state": state}
-    customer = [row(m.channel, m.recipient, m.payload, m.created_at, "已发送(开发收件箱)") for m in sink
-                if m.recipient == openid]
-    customer += [
-        row(m.channel, m.recipient, m.payload, m.created_at, "待发送") for m in queued if m.recipient == openid
-    ]
-    staff = [row(m.channel, m.recipient, m.payload, m.created_at, "已发送(开发收件箱)") for m in sink
-             if m.channel == OutboxChannel.WECOM_APP]
-    staff += [row(m.channel, m.recipient, m.payload, m.created_at, "待发送") for m in queued
-              if m.channel == OutboxChannel.WECOM_APP]
+
+    def sent(m: DevSinkMessage) -> dict[str, Any]:
+        return row(f"sink-{m.id}", m.channel, m.recipient, m.payload, m.created_at, "已发送(开发收件箱)", True)
+
+    def pending(m: OutboxMessage) -> dict[str, Any]:
+        return row(f"outbox-{m.id}", m.channel, m.recipient, m.payload, m.created_at, "待发送", False)
+
+    customer = [sent(m) for m in sink if m.recipient == openid] + [pending(m) for m in queued if m.recipient == openid]
+    staff = [sent(m) for m in sink if m.channel == OutboxChannel.WECOM_APP]
+    staff += [pending(m) for m in queued if m.channel == OutboxChannel.WECOM_APP]
     return jsonify(customer=customer, staff=staff)
+
+
+def row(key: str, channel: OutboxChannel, recipient: str, payload: dict[str, Any], at: Any, state: str,
+        delivered: bool) -> dict[str, Any]:
+    """One message of the feed; ``key`` names it for the page (which shows each delivered one once)."""
+    return {"key": key, "channel": channel.value, "to": recipient, "text": payload.get("text"),
+            "title": payload.get("title"), "at": at.isoformat(), "state": state, "delivered": delivered}

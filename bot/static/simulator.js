@@ -1,0 +1,151 @@
+// The dev simulator's page script (templates/pages/simulator.html). Served as a static file so the page needs
+// no inline script or handler (a strict Content-Security-Policy allows it). It holds no URL and no Chinese
+// text: both come from the page's data-* attributes, rendered by the server with url_for and the templates.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const page = document.body.dataset;
+  const chat = $("chat");
+  const hint = $("emptyHint");
+  const shownPushes = new Set();
+
+  function newOpenid() {
+    return "oSIM" + Math.random().toString(36).slice(2, 14) + Date.now().toString(36);
+  }
+
+  function bubble(text, cls, label) {
+    hint.hidden = true;
+    const div = document.createElement("div");
+    div.className = "msg " + cls;
+    div.textContent = text;
+    if (label) div.dataset.label = label;
+    chat.appendChild(div);
+    chat.scrollTop = chat.scrollHeight;
+  }
+
+  function resetChat() {
+    chat.replaceChildren(hint);
+    hint.hidden = false;
+    shownPushes.clear();
+  }
+
+  async function send(payload, shown) {
+    bubble(shown, payload.kind === "text" ? "me" : "sys");
+    payload.openid = $("openid").value;
+    payload.mode = $("mode").value;
+    try {
+      const res = await fetch(page.sendUrl, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
+      });
+      const data = await res.json();
+      $("raw").textContent = data.request
+        ? "POST " + data.request.url + "\nContent-Type: text/xml\n\n" + data.request.body
+        : JSON.stringify(data, null, 2);
+      if (data.status !== 200) bubble(page.textStatus + data.status + " " + (data.raw_status || ""), "sys");
+      else if (data.reply) bubble(data.reply, "bot");
+    } catch (err) {
+      bubble(page.textFailed + err, "sys");
+    }
+    refreshFeed();
+  }
+
+  function renderFeed(el, counter, rows) {
+    counter.textContent = rows.length ? String(rows.length) : "";
+    if (!rows.length) {
+      const none = document.createElement("small");
+      none.textContent = page.textNone;
+      el.replaceChildren(none);
+      return;
+    }
+    el.replaceChildren(...rows.map((r) => {
+      const div = message(r);
+      const meta = document.createElement("small");
+      meta.textContent = "\n→ " + r.to + " · " + r.channel + " · " + r.state + " · " + new Date(r.at).toLocaleString();
+      div.appendChild(meta);
+      return div;
+    }));
+  }
+
+  function message(r) {
+    const div = document.createElement("div");
+    if (r.title) {
+      const title = document.createElement("strong");
+      title.textContent = r.title;
+      div.append(title, "\n");
+    }
+    div.append(r.text || "");
+    return div;
+  }
+
+  // What the scheduler delivered to this follower also appears in the chat, as WeChat would show it.
+  function showPushes(rows) {
+    for (const r of rows.slice().reverse()) {
+      if (!r.delivered || shownPushes.has(r.key)) continue;
+      shownPushes.add(r.key);
+      const div = message(r);
+      div.className = "msg push";
+      div.dataset.label = page.textPush;
+      hint.hidden = true;
+      chat.appendChild(div);
+      chat.scrollTop = chat.scrollHeight;
+    }
+  }
+
+  async function refreshFeed() {
+    try {
+      const url = new URL(page.feedUrl, window.location.href);
+      url.searchParams.set("openid", $("openid").value);
+      const res = await fetch(url);
+      const data = await res.json();
+      renderFeed($("customerFeed"), $("customerCount"), data.customer);
+      renderFeed($("staffFeed"), $("staffCount"), data.staff);
+      showPushes(data.customer);
+    } catch (err) {
+      // The server may be restarting: the next tick tries again.
+    }
+  }
+
+  function selectTab(name) {
+    document.querySelectorAll("[data-tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
+    document.querySelectorAll("[data-pane]").forEach((p) => p.classList.toggle("active", p.dataset.pane === name));
+  }
+
+  const openid = $("openid");
+  openid.value = localStorage.getItem("tousu.sim.openid") || newOpenid();
+  localStorage.setItem("tousu.sim.openid", openid.value);
+  openid.addEventListener("change", () => {
+    localStorage.setItem("tousu.sim.openid", openid.value);
+    resetChat();
+    refreshFeed();
+  });
+  $("newUser").addEventListener("click", () => {
+    openid.value = newOpenid();
+    openid.dispatchEvent(new Event("change"));
+  });
+
+  $("compose").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("text").value;
+    if (!text.trim()) return;
+    $("text").value = "";
+    send({ kind: "text", content: text }, text);
+  });
+  document.querySelectorAll("[data-say]").forEach((b) => b.addEventListener("click", () => {
+    send({ kind: "text", content: b.dataset.say }, b.dataset.say);
+  }));
+  document.querySelectorAll("[data-kind]").forEach((b) => b.addEventListener("click", () => {
+    const kind = b.dataset.kind;
+    const content = $("text").value;
+    if (kind === "voice" || kind === "location") $("text").value = "";
+    const shown = b.dataset.shown + (kind === "voice" || kind === "location" ? content : "");
+    send({ kind, content }, shown);
+  }));
+  document.querySelectorAll("[data-click]").forEach((b) => b.addEventListener("click", () => {
+    send({ kind: "click", content: b.dataset.click }, b.dataset.shown);
+  }));
+  document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
+
+  setInterval(refreshFeed, 3000);
+  refreshFeed();
+})();
