@@ -161,7 +161,7 @@ def test_a_push_to_the_customer_shows_in_the_chat_and_its_tab(
     text = "您的投诉 26110001 已办结：已为您补发货物。请回复1-5分评价本次处理。"
     rt: Runtime = app.extensions["tousu"]
     with rt.db.sessions() as s:
-        queue_customer_text(s, openid, text)  # as the workflow queues a result notice
+        queue_customer_text(s, openid, text, now=rt.clock())  # as the workflow queues a result notice
         s.commit()
     next_poll(page)
     expect(page.locator("#customerCount")).to_have_text("1")  # pending, shown on the tab
