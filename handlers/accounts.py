@@ -32,8 +32,16 @@ MIN_PASSWORD_LENGTH: Final = 8
 # argon2id with the library's defaults (RFC 9106 "low memory" profile). Raising them later is safe:
 # every hash carries its own parameters, and `authenticate` rehashes a password on its next good sign-in.
 PASSWORD_HASHER = PasswordHasher()
-# Verified against when no account matches, so an unknown login costs as long as a wrong password.
-_DUMMY_HASH = PASSWORD_HASHER.hash("tousu-no-such-account")
+# Verified against when no account matches, so an unknown login costs as long as a wrong password
+# (made on first use, with the hasher in force then).
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    if _dummy is None or _dummy[0] is not PASSWORD_HASHER:
+        _dummy = (PASSWORD_HASHER, PASSWORD_HASHER.hash("tousu-no-such-account"))
+    return _dummy[1]
 
 
 class AccountError(Exception):
@@ -139,7 +147,7 @@ def authenticate(session: Session, login: str, password: str, *, now: dt.datetim
     login = login.strip()[:64]
     account = account_by_login(session, login) if login else None
     if account is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         audit.record(session, audit.LOGIN_FAILED, now=now, origin=origin, actor_label=login,
                      details={"reason": "unknown_login"})
         return SignIn("bad_credentials")

@@ -109,7 +109,7 @@ def timeline_rows(events: list[TimelineEvent], masker: Masker) -> list[dict[str,
             shown = masker.field(key, value) if key in IDENTITY_FIELDS else value
             items.append((key, masker.text(_value_text(shown))))
         rows.append({"event": event, "by": details.get("by"), "from": details.get("from"), "to": details.get("to"),
-                     "items": items})
+                     "details": items})
     return rows
 
 
