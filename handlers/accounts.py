@@ -268,7 +268,7 @@ def create_account(
     if account_by_login(session, login) is not None:
         raise AccountError("login_taken", f"登录名“{login}”已被使用")
     account = StaffAccount(staff_id=staff.id, login=login, password_hash=hash_password(password),
-                           password_changed_at=now, session_token=new_session_token(), failures_reset_at=now,
+                           password_changed_at=now, session_token=new_session_token(),
                            created_at=now)
     session.add(account)
     session.flush()

@@ -50,10 +50,13 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def sign_in(client: FlaskClient, login: str, password: str = PASSWORD, **extra: Any) -> Any:
-    page = client.get("/console/login")
-    return client.post("/console/login", data={"login": login, "password": password,
-                                               "csrf_token": csrf_token(page.text), **extra})
+def sign_in(client: FlaskClient, login: str, password: str = PASSWORD, *,
+            environ_base: dict[str, Any] | None = None, **fields: Any) -> Any:
+    """GET the sign-in page, then POST it with its CSRF token (and extra form ``fields``, e.g. next)."""
+    environ_base = environ_base or {}
+    page = client.get("/console/login", environ_base=environ_base)
+    return client.post("/console/login", environ_base=environ_base,
+                       data={"login": login, "password": password, "csrf_token": csrf_token(page.text), **fields})
 
 
 @contextmanager
