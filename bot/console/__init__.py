@@ -65,8 +65,9 @@ def init_app(app: Flask, settings: Settings, overrides: Mapping[str, Any] | None
     limiter.init_app(app)
     # The webhook blueprints are exempt, so the limiter's per-request hook returns at its first check.
     for name in ("webhook", "health", "simulator"):
-        if name in app.blueprints:
-            limiter.exempt(app.blueprints[name])
+        blueprint = app.blueprints.get(name)
+        if isinstance(blueprint, Blueprint):
+            limiter.exempt(blueprint)
     # Not login_manager.init_app: its after_request hook reads the session on every response, callbacks
     # included, to refresh a remember-me cookie the console never sets. Attaching it is all it needs.
     app.login_manager = login_manager  # type: ignore[attr-defined]

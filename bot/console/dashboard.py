@@ -37,7 +37,7 @@ class CaseList:
     rows: list[Any]
 
 
-def _cases(session: Session, query: sa.Select[Any], order: Any) -> CaseList:
+def _cases(session: Session, query: sa.Select[*tuple[Any, ...]], order: Any) -> CaseList:
     total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     return CaseList(total, list(session.execute(query.order_by(*order).limit(LIST_LIMIT)).all()))
 
@@ -65,13 +65,13 @@ def dashboard_lists(session: Session, staff: Staff, at: dt.datetime, due_soon: d
     responsible = aliased(Staff)
     case_columns = (Complaint, handling.name.label("department"), responsible.name.label("responsible"))
 
-    def cases() -> sa.Select[Any]:
+    def cases() -> sa.Select[Complaint, str, str]:
         return (sa.select(*case_columns)
                 .outerjoin(handling, handling.id == Complaint.handling_department_id)
                 .outerjoin(responsible, responsible.id == Complaint.responsible_staff_id)
                 .where(scope))
 
-    def deadlines() -> sa.Select[Any]:
+    def deadlines() -> sa.Select[Deadline, Complaint, str, str]:
         return (sa.select(Deadline, *case_columns)
                 .join(Complaint, Complaint.id == Deadline.complaint_id)
                 .outerjoin(handling, handling.id == Complaint.handling_department_id)

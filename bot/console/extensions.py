@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "console.auth.login"
-login_manager.login_message = None  # type: ignore[assignment]  # the page says it itself, in Chinese
+login_manager.login_message = None  # the page says it itself, in Chinese
 
 # No default limits: only the sign-in form is throttled (its decorators name their own limits).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -91,7 +91,7 @@ def load_console_settings(settings: Settings, overrides: Mapping[str, Any] | Non
             "[console].login_rate_per_account", table.get("login_rate_per_account", "10 per 10 minutes")
         ),
         due_soon=dt.timedelta(hours=_int("[console].due_soon_hours", table.get("due_soon_hours", 24))),
-        cookie_secure=(secure.strip().lower() in {"1", "true", "yes", "on"}) if secure is not None else not settings.dev,
+        cookie_secure=secure.strip().lower() in {"1", "true", "yes", "on"} if secure is not None else not settings.dev,
         trusted_proxies=trusted_proxies,
         ratelimit_storage_uri=settings.redis_url or "memory://",
     )

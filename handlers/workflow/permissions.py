@@ -1,8 +1,9 @@
 """Who may do what to a complaint: roles, departments, and recusal (回避).
 
 The org chart gives each staff member a department and roles (``intake`` 受理, ``handler`` 承办,
-``head`` 部门负责人, ``approver`` 审批, ``management`` 管理层, ``admin`` 管理员, ``viewer`` 只读). A case has a lead office
-(归口部门, owns the ledger), a handling department (承办部门) and a responsible person (责任人).
+``head`` 部门负责人, ``approver`` 审批, ``management`` 管理层, ``admin`` 管理员, ``viewer`` 只读).
+A case has a lead office (归口部门, owns the ledger), a handling department (承办部门) and a responsible
+person (责任人).
 
 * The lead office registers, triages, assigns, feeds back, visits and closes (seeds 000/001/004);
 * the handling department (its handlers and head) and the responsible person investigate, plan

@@ -123,7 +123,7 @@ def scope_clause(session: Session, staff: Staff) -> sa.ColumnElement[bool]:
     return sa.and_(not_recused, sa.or_(*mine))
 
 
-def visible_complaints(session: Session, staff: Staff) -> sa.Select[tuple[Complaint]]:
+def visible_complaints(session: Session, staff: Staff) -> sa.Select[Complaint]:
     """``SELECT complaint`` limited to ``staff``'s scope; callers add filters, order and paging."""
     return sa.select(Complaint).where(scope_clause(session, staff))
 

@@ -10,10 +10,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from handlers import accounts
-
 from tests.bot.console.support import START, Clock
 from tests.handlers.test_workflow_support import World, make_world
-
 
 # argon2 at its real cost takes ~0.3 s per hash on a busy CI machine; the tests that are about hashing
 # (test_accounts.py) use the real parameters, everything else a cheap hasher of the same algorithm.

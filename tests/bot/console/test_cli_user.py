@@ -49,7 +49,7 @@ def test_first_admin_from_stdin(tousu, db) -> None:
 def test_prompted_password_must_be_typed_twice(tousu, db) -> None:
     result = tousu("user", "create", "--name", "李娜", input="a-long-secret-1\na-long-secret-1\n")
     assert result.exit_code == 0, result.output
-    account, staff = _account(db, "li.na")  # an org-chart person signs in with their WeCom userid
+    _, staff = _account(db, "li.na")  # an org-chart person signs in with their WeCom userid
     assert staff.name == "李娜" and staff.roles == ["intake", "handler", "head"]  # the org chart's roles
     mismatch = tousu("user", "create", "--name", "刘洋", input="a-long-secret-1\nother-secret-2\n")
     assert mismatch.exit_code != 0
@@ -72,7 +72,7 @@ def test_console_only_people_need_a_fitting_department(tousu, db) -> None:
     ok = tousu("user", "create", "--name", "王芳", "--role", "viewer", "--department", "销售部", "--password-stdin",
                input="a-long-secret-1\n")
     assert ok.exit_code == 0, ok.output
-    account, staff = _account(db, "王芳")
+    _, staff = _account(db, "王芳")
     assert staff.roles == ["viewer"] and staff.wecom_userid == "local:王芳"
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.console.security import CONTENT_SECURITY_POLICY
 from storage.models import AuditEvent, Complaint, ComplaintStatus, Deadline, DeadlineStatus
 from templates import TEMPLATE_DIR
 from tests.bot.console.support import PASSWORD, csrf_token, give_accounts, in_transaction, scope_cases, sign_in
