@@ -33,7 +33,7 @@ from storage.models import Department, Staff, StaffAccount
 # Dev mode only (TOUSU_DEV=1, refused otherwise), like the dev WeChat token: one known password so a
 # newcomer can sign in as anyone of the demo org chart after `make run`.
 DEV_PASSWORD: Final = "tousu-dev"  # noqa: S105
-DEV_ADMIN_LOGIN: Final = "admin"
+DEV_ADMIN_LOGIN: Final = "devadmin"
 
 
 @click.group()

@@ -17,6 +17,7 @@ login_manager.login_message = None  # the page says it itself, in Chinese
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+
 def login_key() -> str:
     """Throttle key of the account a sign-in attempt names (case and spaces do not make a new key)."""
     return "account:" + (request.form.get("login") or "").strip().lower()[:64]

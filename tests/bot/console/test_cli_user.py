@@ -107,7 +107,7 @@ def test_passwd_disable_enable_unlock(tousu, db) -> None:
 def test_dev_accounts_for_make_run(tousu, db) -> None:
     first = tousu("user", "dev-accounts")
     assert first.exit_code == 0 and "tousu-dev" in first.output
-    assert _account(db, "admin")[1].roles == ["admin"]
+    assert _account(db, "devadmin")[1].roles == ["admin"]
     assert _account(db, "zhang.wei")[1].name == "张伟"
     again = tousu("user", "dev-accounts")
     assert again.exit_code == 0 and "已创建" not in again.output  # idempotent
