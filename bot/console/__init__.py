@@ -49,7 +49,6 @@ def init_app(app: Flask, settings: Settings, overrides: Mapping[str, Any] | None
         n = console.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.config.update(
-        SESSION_COOKIE_NAME="tousu_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=console.cookie_secure,

@@ -178,7 +178,7 @@ def test_deactivated_staff_cannot_sign_in(client, db, world, li_na) -> None:
 
 
 def _cookie_header(response: Any) -> str:
-    return next(v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("tousu_session="))
+    return next(v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("session="))
 
 
 def test_session_cookie_flags_in_dev_mode(client, li_na) -> None:
