@@ -188,3 +188,18 @@ def test_case_views_are_audited_with_what_was_shown(db, cases, world, client) ->
         assert event.subject == cases["A"] and event.personal_data is True
         assert event.details == {"identity": True, "full_phone": True}
         assert event.actor_staff_id == _staff(s, "li.na").id and event.ip == "127.0.0.1"
+
+
+def test_a_viewer_may_look_but_never_act(db, cases, world) -> None:
+    from handlers.workflow import permissions
+    from handlers.workflow.errors import PermissionDenied
+    from handlers.workflow.transitions import Action
+
+    with db.read_sessions() as s:
+        viewer = _staff(s, "viewer.prod")
+        complaint = find_visible(s, viewer, number=cases["A"])
+        assert complaint is not None
+        for action in Action:
+            assert not permissions.can(s, viewer, action, complaint), action
+        with pytest.raises(PermissionDenied, match="只读账号"):
+            permissions.check(s, viewer, Action.ADD_PROGRESS_NOTE, complaint)
