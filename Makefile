@@ -24,6 +24,7 @@ install: $(STAMP)
 run: $(STAMP)
 	TOUSU_DEV=$${TOUSU_DEV:-1} $(BIN)/tousu db upgrade
 	TOUSU_DEV=$${TOUSU_DEV:-1} $(BIN)/tousu org sync
+	TOUSU_DEV=$${TOUSU_DEV:-1} $(BIN)/tousu user dev-accounts
 	TOUSU_DEV=$${TOUSU_DEV:-1} $(BIN)/tousu serve --host $(HOST) --port $(PORT)
 
 ## make test: lint, type-check and the whole suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set)

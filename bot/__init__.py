@@ -1,4 +1,4 @@
-"""tousu's web process: the WeChat/WeCom callbacks, health, the dev simulator (and later the console)."""
+"""tousu's web process: the WeChat/WeCom callbacks, health, the staff console, the dev simulator."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         rt.clock = config["CLOCK"]
     app.extensions["tousu"] = rt
 
-    from bot import errors, health, webhook
+    from bot import console, errors, health, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         from bot import simulator
 
         app.register_blueprint(simulator.bp)
+    console.init_app(app, settings, config)
     _log_to_stderr_unless_configured()
     return app
 

@@ -4,6 +4,8 @@
 the tables are what the workflow (and later the console) uses. The sync is idempotent — a second run
 reports no change — and never deletes: a department or person removed from the file is deactivated
 (cases keep pointing at them, their history stays readable), and comes back active if re-added.
+People made for the console only (`tousu user create`, userid ``local:…``) are not in the file and are
+left alone.
 Everything is checked before anything is written, so a typo in the file changes nothing.
 """
 
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from handlers.workflow.errors import OrgConfigError
 from handlers.workflow.permissions import ROLES
 from handlers.workflow.transitions import OPEN_STATES
-from storage.models import Complaint, Department, DepartmentKind, Staff
+from storage.models import Complaint, Department, DepartmentKind, Staff, is_local_userid
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ def sync_org(session: Session, config: Mapping[str, Any]) -> OrgSyncReport:
 
     listed_staff = {spec.userid for spec in staff_specs}
     for userid, person in existing_staff.items():
-        if userid not in listed_staff and person.active:
+        if userid not in listed_staff and person.active and not is_local_userid(userid):
             person.active = False
             report.staff_deactivated.append(userid)
             open_cases = session.scalar(

@@ -1,15 +1,20 @@
 """Who may do what to a complaint: roles, departments, and recusal (回避).
 
 The org chart gives each staff member a department and roles (``intake`` 受理, ``handler`` 承办,
-``head`` 部门负责人, ``approver`` 审批, ``management`` 管理层, ``admin`` 管理员). A case has a lead office
-(归口部门, owns the ledger), a handling department (承办部门) and a responsible person (责任人).
+``head`` 部门负责人, ``approver`` 审批, ``management`` 管理层, ``admin`` 管理员, ``viewer`` 只读).
+A case has a lead office (归口部门, owns the ledger), a handling department (承办部门) and a responsible
+person (责任人).
 
 * The lead office registers, triages, assigns, feeds back, visits and closes (seeds 000/001/004);
 * the handling department (its handlers and head) and the responsible person investigate, plan
   and implement; the lead office may do these too (牵头组织, seed 001 第七条);
 * approvers / management approve plans (重大, money), and may reassign, reopen and close;
 * the complained-about person (被投诉人) may do nothing at all on the case, and can never be its
-  responsible person or approver (seed 003 回避).
+  responsible person or approver (seed 003 回避);
+* a read-only member of staff (only the ``viewer`` role) may do nothing, and sees who complained only
+  when the handling department may (``[workflow] handling_department_sees_complainant``).
+
+Which cases each person sees at all is `handlers.workflow.scope`.
 
 Checks raise `PermissionDenied` (or `Recusal`) naming the action; `can` answers the same question
 with a boolean for the console's buttons.
@@ -34,6 +39,7 @@ HEAD = "head"
 APPROVER = "approver"
 MANAGEMENT = "management"
 ADMIN = "admin"
+VIEWER = "viewer"
 ROLES: Final[Mapping[str, str]] = MappingProxyType(
     {
         INTAKE: "受理",
@@ -42,6 +48,7 @@ ROLES: Final[Mapping[str, str]] = MappingProxyType(
         APPROVER: "审批",
         MANAGEMENT: "管理层",
         ADMIN: "管理员",
+        VIEWER: "只读",
     }
 )
 
@@ -50,14 +57,21 @@ def has_role(staff: Staff, *roles: str) -> bool:
     return any(role in (staff.roles or []) for role in roles)
 
 
+def is_read_only(staff: Staff) -> bool:
+    """Only the ``viewer`` role: may look (within its scope), never act, never counts as management."""
+    return set(staff.roles or []) == {VIEWER}
+
+
 def _department(session: Session, department_id: int | None) -> Department | None:
     return session.get(Department, department_id) if department_id is not None else None
 
 
 def is_management(session: Session, staff: Staff) -> bool:
-    """管理层: the management role, or membership of a department of kind ``management``."""
+    """管理层: the management role, or membership of a department of kind ``management`` (not read-only)."""
     if has_role(staff, MANAGEMENT):
         return True
+    if is_read_only(staff):
+        return False
     department = _department(session, staff.department_id)
     return department is not None and department.kind is DepartmentKind.MANAGEMENT
 
@@ -182,6 +196,8 @@ def check(session: Session, staff: Staff, action: Action, complaint: Complaint) 
         raise PermissionDenied(action.label, "账号已停用", staff=who)
     if is_recused(staff, complaint):
         raise Recusal(action.label, staff=who)
+    if is_read_only(staff):
+        raise PermissionDenied(action.label, "只读账号不能操作", staff=who)
     rule = RULES.get(action)
     if rule is None:
         raise PermissionDenied(action.label, "该操作不能由工作人员执行", staff=who)
@@ -220,6 +236,8 @@ def can_see_complainant(session: Session, staff: Staff, complaint: Complaint, se
     """
     if not staff.active or is_recused(staff, complaint):
         return False
+    if is_read_only(staff):
+        return settings.handling_department_sees_complainant
     if in_lead_office(session, staff, complaint) or is_management(session, staff):
         return True
     if is_responsible(staff, complaint) or in_handling_department(staff, complaint):
@@ -236,6 +254,7 @@ __all__ = [
     "MANAGEMENT",
     "ROLES",
     "RULES",
+    "VIEWER",
     "can",
     "can_see_complainant",
     "check",
@@ -245,6 +264,7 @@ __all__ = [
     "in_lead_office",
     "is_head_of",
     "is_management",
+    "is_read_only",
     "is_recused",
     "is_responsible",
     "may",

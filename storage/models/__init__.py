@@ -1,6 +1,7 @@
 """Every model, imported here so ``Base.metadata`` is complete for migrations and tests."""
 
 from storage.base import Base
+from storage.models.accounts import LOCAL_USERID_PREFIX, AuditEvent, StaffAccount, is_local_userid
 from storage.models.complaint import (
     ActorKind,
     Attachment,
@@ -36,9 +37,11 @@ from storage.models.workflow import (
 )
 
 __all__ = [
+    "LOCAL_USERID_PREFIX",
     "ActorKind",
     "Attachment",
     "AttachmentKind",
+    "AuditEvent",
     "Base",
     "CalendarException",
     "Complaint",
@@ -67,5 +70,7 @@ __all__ = [
     "Severity",
     "Source",
     "Staff",
+    "StaffAccount",
     "TimelineEvent",
+    "is_local_userid",
 ]

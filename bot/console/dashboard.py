@@ -1,0 +1,100 @@
+"""工作台: the signed-in person's cases in four lists — my tasks, due soon, overdue, new awaiting triage.
+
+Every list is a query inside `scope_clause`, so a list can never show a case its reader may not open.
+Lists carry no personal data (number, category, state, department, deadline), so nothing is masked here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy.orm import Session, aliased
+
+from bot.console.security import console_settings, now
+from bot.runtime import runtime
+from handlers.workflow.permissions import APPROVER, HEAD, has_role, is_management, is_read_only
+from handlers.workflow.scope import scope_clause
+from handlers.workflow.transitions import OPEN_STATES
+from storage.models import Complaint, ComplaintStatus, Deadline, DeadlineStatus, Department, DepartmentKind, Staff
+
+bp = Blueprint("dashboard", __name__)
+
+LIST_LIMIT = 50
+S = ComplaintStatus
+# States in which the lead office has the next step (交办, 回访, 办结); 已登记 has its own list.
+OFFICE_STATES = (S.TRIAGED, S.RESOLVED, S.SURVEYING)
+
+
+@dataclass
+class CaseList:
+    total: int
+    rows: list[Any]
+
+
+def _cases(session: Session, query: sa.Select[*tuple[Any, ...]], order: Any) -> CaseList:
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    return CaseList(total, list(session.execute(query.order_by(*order).limit(LIST_LIMIT)).all()))
+
+
+def my_tasks_clause(session: Session, staff: Staff) -> sa.ColumnElement[bool]:
+    """Open cases waiting for ``staff`` to act: as responsible person; as head of a handling department
+    with nobody named yet; as approver of a pending plan; as lead office for 交办, 回访 and 办结."""
+    if is_read_only(staff):
+        return sa.false()
+    mine: list[sa.ColumnElement[bool]] = [Complaint.responsible_staff_id == staff.id]
+    if staff.department_id is not None and has_role(staff, HEAD):
+        mine.append(sa.and_(Complaint.handling_department_id == staff.department_id,
+                            Complaint.responsible_staff_id.is_(None), Complaint.status == S.ASSIGNED))
+    if has_role(staff, APPROVER) or is_management(session, staff):
+        mine.append(Complaint.status == S.PLAN_PENDING)
+    department = session.get(Department, staff.department_id) if staff.department_id else None
+    if department is not None and department.kind is DepartmentKind.LEAD_OFFICE:
+        mine.append(sa.and_(Complaint.lead_office_id == department.id, Complaint.status.in_(OFFICE_STATES)))
+    return sa.and_(Complaint.status.in_(OPEN_STATES), sa.or_(*mine))
+
+
+def dashboard_lists(session: Session, staff: Staff, at: dt.datetime, due_soon: dt.timedelta) -> dict[str, CaseList]:
+    scope = scope_clause(session, staff)
+    handling = aliased(Department)
+    responsible = aliased(Staff)
+    case_columns = (Complaint, handling.name.label("department"), responsible.name.label("responsible"))
+
+    def cases() -> sa.Select[Complaint, str, str]:
+        return (sa.select(*case_columns)
+                .outerjoin(handling, handling.id == Complaint.handling_department_id)
+                .outerjoin(responsible, responsible.id == Complaint.responsible_staff_id)
+                .where(scope))
+
+    def deadlines() -> sa.Select[Deadline, Complaint, str, str]:
+        return (sa.select(Deadline, *case_columns)
+                .join(Complaint, Complaint.id == Deadline.complaint_id)
+                .outerjoin(handling, handling.id == Complaint.handling_department_id)
+                .outerjoin(responsible, responsible.id == Complaint.responsible_staff_id)
+                .where(scope, Complaint.status.in_(OPEN_STATES)))
+
+    return {
+        "tasks": _cases(session, cases().where(my_tasks_clause(session, staff)),
+                        (Complaint.due_at.asc().nulls_last(), Complaint.id)),
+        "due_soon": _cases(session, deadlines().where(Deadline.status == DeadlineStatus.OPEN,
+                                                      Deadline.due_at >= at, Deadline.due_at <= at + due_soon),
+                           (Deadline.due_at, Deadline.id)),
+        "overdue": _cases(session, deadlines().where(sa.or_(
+            Deadline.status == DeadlineStatus.BREACHED,
+            sa.and_(Deadline.status == DeadlineStatus.OPEN, Deadline.due_at < at),  # before the sweep marks it
+        )), (Deadline.due_at, Deadline.id)),
+        "new": _cases(session, cases().where(Complaint.status == S.REGISTERED), (Complaint.received_at, Complaint.id)),
+    }
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    at = now()
+    with runtime().db.read_sessions() as s:
+        lists = dashboard_lists(s, current_user.staff, at, console_settings().due_soon)
+    return render_template("console/dashboard.html", lists=lists, now=at)
