@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.calendar import SHANGHAI, WorkCalendar
+from handlers.sla.calendar import SHANGHAI, WorkCalendar
+from handlers.sla.calendar_store import set_exception
 from handlers.workflow import operations as ops
-from handlers.workflow.calendar_store import set_exception
 from handlers.workflow.deadlines import (
     _reminders_between,
     next_deadline,

@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.calendar import SHANGHAI
 from handlers.context import HandlerContext
 from handlers.org import sync_org
+from handlers.sla.calendar import SHANGHAI
 from handlers.workflow import operations as ops
 from handlers.workflow.deadlines import open_initial_deadlines
 from storage.models import (

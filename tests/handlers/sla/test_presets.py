@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.calendar import SHANGHAI, WorkCalendar
-from handlers.sla import (
+from handlers.sla.calendar import SHANGHAI, WorkCalendar
+from handlers.sla.presets import (
     AlertKind,
     Duration,
     Severity,
