@@ -308,8 +308,13 @@ def _build_step(where: str, data: Mapping[str, Any], option_sets: Mapping[str, t
 
 
 def _merged_entries(overrides: Sequence[Any], quality_categories: Iterable[str]) -> list[dict[str, Any]]:
-    quality = {"category": sorted(quality_categories)}
-    entries = [{**entry, "when": quality} if entry.get("when") is _QUALITY else dict(entry) for entry in DEFAULT_STEPS]
+    quality = sorted(quality_categories)
+    # without quality categories the product steps apply to nobody: they are left out of the form
+    entries = [
+        dict(entry) if entry.get("when") is not _QUALITY
+        else {**entry, "when": {"category": quality}} if quality else {**entry, "when": {}, "enabled": False}
+        for entry in DEFAULT_STEPS
+    ]
     for index, raw in enumerate(overrides):
         where = f"form.steps[{index}]"
         if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
