@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from handlers.sla.calendar import SHANGHAI, WorkCalendar
 from handlers.sla.calendar_store import set_exception
-from handlers.workflow import operations as ops
 from handlers.sla.presets import reminders_between
+from handlers.workflow import operations as ops
 from handlers.workflow.deadlines import (
     next_deadline,
     open_initial_deadlines,
@@ -442,3 +442,16 @@ def test_reminders_of_an_extended_window_fall_inside_it_on_working_days(start, d
     for moment in reminders:
         assert anchor < moment <= due
         assert calendar.is_working_day(moment.date())
+
+
+def test_workflow_notices_name_the_category_as_the_form_options_do(session, company_config) -> None:
+    """Bug 4: the 重大 notice and the SLA alerts named the category from the built-in list, ignoring
+    ``[form.options]``, while intake used the configured label."""
+    options = [{"code": "product_quality", "label": "铝材质量问题"}, {"code": "other", "label": "其他"}]
+    world = make_world(session, company(company_config, form={"options": {"category": options}}))
+    c = make_complaint(world, severity=Severity.MAJOR)
+    [notice] = [m for m in outbox(session, complaint=c) if m.payload.get("title") == "重大投诉上报"]
+    assert "铝材质量问题" in notice.payload["text"] and "产品质量" not in notice.payload["text"]
+    sweep_deadlines(session, local(2026, 2, 13, 11, 0, 1), policy=world.policy)
+    breach = [m for m in outbox(session, complaint=c) if m.payload.get("title") == "投诉处理超时"]
+    assert breach and all("铝材质量问题" in m.payload["text"] for m in breach)

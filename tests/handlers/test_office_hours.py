@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from handlers.workflow.deadlines import sweep_deadlines
 from handlers.config import PolicyError, load_policy
+from handlers.workflow.deadlines import sweep_deadlines
 from storage.models import OutboxChannel, OutboxMessage
 from tests.handlers.test_workflow_support import local, make_complaint, make_world
 

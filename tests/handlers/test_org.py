@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from handlers.org import sync_org
 from handlers.config import PolicyError, load_policy
+from handlers.org import sync_org
 from storage.models import Department, DepartmentKind, Staff
 from tests.conftest import count_rows
 from tests.handlers.test_workflow_support import assigned, make_complaint, make_world
