@@ -98,7 +98,7 @@ def test_word_lists_and_batch_count_are_configurable() -> None:
 
 
 def test_unknown_severity_settings_are_named() -> None:
-    with pytest.raises(PolicyError, match="severity.loss_amount: unknown setting"):
+    with pytest.raises(PolicyError, match=r"severity\.loss_amount: unknown setting"):
         _suggest(company={"severity": {"loss_amount": 1}})
 
 
@@ -135,7 +135,8 @@ def test_an_inactive_head_is_not_told(db: Database, company_config: dict[str, An
         head = s.query(Staff).filter_by(wecom_userid="db.li.na").one()
         head.active = False
     with db.sessions() as s:
-        assert head_userids(s, "quality_office", load_policy(company_config)) == ["li.na"], "falls back to the org chart"
+        policy = load_policy(company_config)
+        assert head_userids(s, "quality_office", policy) == ["li.na"], "falls back to the org chart"
 
 
 def test_management(db: Database, company_config: dict[str, Any]) -> None:

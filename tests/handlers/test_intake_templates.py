@@ -16,7 +16,9 @@ from handlers.render import render_message
 from handlers.sla.promises import Opening, Promise
 from storage.models import IntakeMode
 
-CTX = HandlerContext(now=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC), policy=load_policy({"company": {"name": "示例铝业"}}))
+CTX = HandlerContext(
+    now=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC), policy=load_policy({"company": {"name": "示例铝业"}})
+)
 
 
 def draft(answers: dict[str, Any], displays: dict[str, str], **notes: Any) -> Draft:
