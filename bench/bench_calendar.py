@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import holidays
 from holidays.constants import PUBLIC
 
-from handlers.calendar import DEFAULT_END_OF_DAY, SHANGHAI, WorkCalendar, local_day, to_shanghai
-from handlers.sla import Severity, WorkingDayCalendar, compute_due, get_preset
+from handlers.sla.calendar import DEFAULT_END_OF_DAY, SHANGHAI, WorkCalendar, local_day, to_shanghai
+from handlers.sla.presets import Severity, WorkingDayCalendar, compute_due, get_preset
 
 
 class NaiveCalendar:

@@ -1,7 +1,9 @@
 """Settings: secrets and endpoints from the environment, company policy from one TOML file.
 
-Every setting is checked once at start-up; a missing or invalid one raises :class:`ConfigError` whose
-message is one line naming the setting, which the CLI prints before exiting.
+Every setting is checked once at start-up, the policy file included (every section, through
+``handlers.config.load_policy``); a missing or invalid one raises :class:`ConfigError` whose message is one
+line naming the setting (for the policy: ``tousu.toml: <key path>: <what is wrong>``), which the CLI prints
+before exiting with status 2.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import binascii
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from handlers.config import CompanyPolicy, PolicyError, load_policy
 
 PACKAGED_EXAMPLE = Path(__file__).resolve().parent / "tousu.example.toml"
 
@@ -47,7 +51,7 @@ class Settings:
     wecom_token: str | None
     wecom_aes_key: str | None
     wecom_api_base_url: str
-    company: Mapping[str, Any] = field(default_factory=dict)
+    policy: CompanyPolicy
 
     @property
     def outbound_enabled(self) -> bool:
@@ -161,6 +165,13 @@ def load_settings(
     skew = _int("WECHAT_MAX_SKEW_SECONDS", env.get("WECHAT_MAX_SKEW_SECONDS"), 300)
     config_path = Path(env.get("TOUSU_CONFIG") or "tousu.toml")
     company = over.get("COMPANY") or load_company_config(config_path, dev=dev)
+    try:
+        policy = load_policy(company)
+    except PolicyError as exc:
+        source = config_path.name if "COMPANY" not in over and config_path.exists() else (
+            "tousu.toml" if "COMPANY" in over else PACKAGED_EXAMPLE.name
+        )
+        raise ConfigError(f"{source}: {exc}") from None
 
     return Settings(
         database_url=database_url,
@@ -180,5 +191,5 @@ def load_settings(
         wecom_token=wecom_token,
         wecom_aes_key=wecom_aes_key,
         wecom_api_base_url=_url("WECOM_API_BASE_URL", env.get("WECOM_API_BASE_URL") or "https://qyapi.weixin.qq.com"),
-        company=company,
+        policy=policy,
     )

@@ -38,7 +38,7 @@ class Runtime:
         )
 
     def context(self) -> HandlerContext:
-        return HandlerContext(now=self.clock(), company=self.settings.company)
+        return HandlerContext(now=self.clock(), policy=self.settings.policy)
 
 
 def runtime() -> Runtime:

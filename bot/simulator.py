@@ -65,7 +65,7 @@ def content_of(data: dict[str, Any]) -> str:
 
 @bp.get("")
 def page() -> ResponseReturnValue:
-    return render_template("simulator.html", menu=MENU, company=runtime().settings.company.get("company", {}))
+    return render_template("simulator.html", menu=MENU, company={"name": runtime().settings.policy.company.name})
 
 
 @bp.post("/send")

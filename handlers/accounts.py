@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from limits import parse_many
 from sqlalchemy.orm import Session
 
 from handlers import audit
 from handlers.audit import Origin
+from handlers.config import PolicyError
 from handlers.workflow.scope import STAFF_ROLES_FOR, ConsoleRole, console_roles
 from storage.models import LOCAL_USERID_PREFIX, AuditEvent, Department, DepartmentKind, Staff, StaffAccount
 
@@ -56,6 +59,67 @@ class AccountError(Exception):
 class LockoutPolicy:
     max_failures: int = 5  # this many failed sign-ins within the window lock the account
     window: dt.timedelta = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ConsolePolicy:
+    """``[console]`` of tousu.toml: sign-in and session rules for the staff console.
+
+    ::
+
+        [console]
+        idle_minutes = 30              # signed out after this long without a request (会话空闲超时)
+        max_failed_logins = 5          # this many failed sign-ins of one account within …
+        lockout_minutes = 15           # … this window lock it until the oldest of them is this old
+        login_rate_per_ip = "30 per 10 minutes"        # sign-in attempts from one address (Flask-Limiter syntax)
+        login_rate_per_account = "10 per 10 minutes"   # sign-in attempts naming one account
+        due_soon_hours = 24            # the dashboard's 即将到期 list: deadlines due within this many hours
+    """
+
+    idle: dt.timedelta = dt.timedelta(minutes=30)
+    lockout: LockoutPolicy = LockoutPolicy()
+    login_rate_per_ip: str = "30 per 10 minutes"
+    login_rate_per_account: str = "10 per 10 minutes"
+    due_soon: dt.timedelta = dt.timedelta(hours=24)
+
+
+_CONSOLE_KEYS = frozenset({"idle_minutes", "max_failed_logins", "lockout_minutes", "login_rate_per_ip",
+                           "login_rate_per_account", "due_soon_hours"})
+
+
+def _whole(where: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise PolicyError(f"{where}: expected a whole number ≥ {minimum}, got {value!r}")
+    return value
+
+
+def _rate(where: str, value: Any) -> str:
+    try:
+        if not isinstance(value, str) or not parse_many(value):
+            raise ValueError
+    except ValueError:
+        raise PolicyError(f"{where}: expected a rate such as \"10 per 10 minutes\", got {value!r}") from None
+    return value
+
+
+def parse_console(table: Mapping[str, Any]) -> ConsolePolicy:
+    """``[console]``, checked at start-up; a wrong key or value raises `PolicyError` naming it."""
+    unknown = set(table) - _CONSOLE_KEYS
+    if unknown:
+        raise PolicyError(f"console.{sorted(unknown)[0]}: unknown setting")
+    default = ConsolePolicy()
+    return ConsolePolicy(
+        idle=dt.timedelta(minutes=_whole("console.idle_minutes", table.get("idle_minutes", 30))),
+        lockout=LockoutPolicy(
+            max_failures=_whole("console.max_failed_logins", table.get("max_failed_logins", 5)),
+            window=dt.timedelta(minutes=_whole("console.lockout_minutes", table.get("lockout_minutes", 15))),
+        ),
+        login_rate_per_ip=_rate("console.login_rate_per_ip", table.get("login_rate_per_ip", default.login_rate_per_ip)),
+        login_rate_per_account=_rate(
+            "console.login_rate_per_account", table.get("login_rate_per_account", default.login_rate_per_account)
+        ),
+        due_soon=dt.timedelta(hours=_whole("console.due_soon_hours", table.get("due_soon_hours", 24))),
+    )
 
 
 @dataclass(frozen=True)

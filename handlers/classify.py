@@ -40,37 +40,37 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from handlers.config import PolicyError
 from handlers.privacy import mask_phone
 from handlers.render import render_message
-from handlers.sla import SlaPreset
+from handlers.sla.presets import SlaPreset
 from handlers.text import NUMBER_PATTERN, clean_text, to_number
-from handlers.workflow.settings import workflow_settings
+from handlers.workflow.settings import WorkflowSettings
 from storage.models import Complaint, Department, DepartmentKind, Severity, Staff
 from storage.outbox import queue_staff_text
 
+if TYPE_CHECKING:
+    from handlers.config import CompanyPolicy
+
 log = logging.getLogger("tousu.classify")
 
-QUALITY_CATEGORY = "product_quality"
 DEFAULT_LEAD_OFFICE = "general_office"
 DEFAULT_MANAGEMENT = "management"
-
-#: Built-in routes; ``[routing.categories.<code>]`` tables override them key by key.
+#: Product-quality objections (the policy's quality categories) go to the quality office by default.
+DEFAULT_QUALITY_ROUTE: Mapping[str, str] = {"lead_office": "quality_office", "handling_department": "quality_office"}
+#: Built-in routes of other categories; ``[routing.categories.<code>]`` tables override them key by key.
 DEFAULT_ROUTES: Mapping[str, Mapping[str, str]] = {
-    QUALITY_CATEGORY: {"lead_office": "quality_office", "handling_department": "quality_office"},
     "delivery": {"handling_department": "logistics"},
     "service_attitude": {"handling_department": "sales"},
 }
-
-
-class ClassifyConfigError(ValueError):
-    """``[routing]`` or ``[severity]`` cannot be understood; the message names the setting."""
+_ROUTING_KEYS = frozenset({"default_lead_office", "default_handling_department", "management_department", "categories"})
 
 
 @dataclass(frozen=True)
@@ -81,37 +81,65 @@ class Route:
     sla_preset: str
 
 
-def category_route(category: str, company: Mapping[str, Any]) -> Route:
-    """Where a complaint of ``category`` goes, by configuration (codes, not rows)."""
-    routing = company.get("routing", {}) or {}
-    if not isinstance(routing, Mapping):
-        raise ClassifyConfigError("routing: a table")
-    unknown_keys = set(routing) - {"default_lead_office", "default_handling_department", "management_department",
-                                   "categories"}
-    if unknown_keys:
-        raise ClassifyConfigError(f"routing: unknown setting(s) {', '.join(sorted(unknown_keys))}")
-    default_lead = str(routing.get("default_lead_office", DEFAULT_LEAD_OFFICE))
-    configured = (routing.get("categories", {}) or {}).get(category, {})
-    if not isinstance(configured, Mapping):
-        raise ClassifyConfigError(f"routing.categories.{category}: a table")
-    unknown = set(configured) - {"lead_office", "handling_department"}
+@dataclass(frozen=True)
+class Routing:
+    """``[routing]`` as checked at start-up, with the SLA settings that name each category's preset."""
+
+    default_lead_office: str
+    default_handling_department: str | None
+    management_department: str
+    categories: Mapping[str, Mapping[str, str]]
+    workflow: WorkflowSettings
+
+    def route(self, category: str) -> Route:
+        """Where a complaint of ``category`` goes (codes, not rows)."""
+        merged = self.categories.get(category, {})
+        lead = merged.get("lead_office", self.default_lead_office)
+        handling = merged.get("handling_department", self.default_handling_department or lead)
+        return Route(category, lead, handling, self.workflow.preset_key_for(category))
+
+
+def parse_routing(raw: Mapping[str, Any], workflow: WorkflowSettings) -> Routing:
+    """Read and check the ``[routing]`` table (once, in ``handlers.config.load_policy``)."""
+    unknown = set(raw) - _ROUTING_KEYS
     if unknown:
-        raise ClassifyConfigError(f"routing.categories.{category}: unknown setting(s) {', '.join(sorted(unknown))}")
-    merged = {**DEFAULT_ROUTES.get(category, {}), **configured}
-    lead = str(merged.get("lead_office", default_lead))
-    handling = str(merged.get("handling_department", routing.get("default_handling_department", lead)))
-    preset = workflow_settings(company).preset_key_for(category)
-    return Route(category=category, lead_office=lead, handling_department=handling, sla_preset=preset)
+        raise PolicyError(f"routing.{sorted(unknown)[0]}: unknown setting")
+    configured = raw.get("categories", {}) or {}
+    if not isinstance(configured, Mapping):
+        raise PolicyError("routing.categories: a table of [routing.categories.<code>]")
+    categories: dict[str, dict[str, str]] = {code: dict(DEFAULT_QUALITY_ROUTE) for code in workflow.quality_categories}
+    for code, route in DEFAULT_ROUTES.items():
+        categories.setdefault(code, {}).update(route)
+    for code, table in configured.items():
+        if not isinstance(table, Mapping):
+            raise PolicyError(f"routing.categories.{code}: a table")
+        unknown = set(table) - {"lead_office", "handling_department"}
+        if unknown:
+            raise PolicyError(f"routing.categories.{code}.{sorted(unknown)[0]}: unknown setting")
+        categories.setdefault(str(code), {}).update({str(k): str(v) for k, v in table.items()})
+    default_handling = raw.get("default_handling_department")
+    return Routing(
+        default_lead_office=str(raw.get("default_lead_office", DEFAULT_LEAD_OFFICE)),
+        default_handling_department=None if default_handling is None else str(default_handling),
+        management_department=str(raw.get("management_department", DEFAULT_MANAGEMENT)),
+        categories=categories,
+        workflow=workflow,
+    )
 
 
-def preset_for(route: Route, company: Mapping[str, Any]) -> SlaPreset:
+def category_route(category: str, policy: CompanyPolicy) -> Route:
+    """Where a complaint of ``category`` goes, by configuration (codes, not rows)."""
+    return policy.routing.route(category)
+
+
+def preset_for(route: Route, policy: CompanyPolicy) -> SlaPreset:
     """The SLA preset of a route, with the ``[sla]`` overrides of the configuration."""
-    return workflow_settings(company).preset(route.sla_preset, route.category)
+    return policy.workflow.preset(route.sla_preset, route.category)
 
 
-def promise_conditions(category: str, company: Mapping[str, Any]) -> frozenset[str]:
+def promise_conditions(category: str, policy: CompanyPolicy) -> frozenset[str]:
     """Conditions of SLA milestones that apply to this category (质量异议 answered within N days)."""
-    return workflow_settings(company).conditions_for(category)
+    return policy.workflow.conditions_for(category)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,46 +151,38 @@ def find_department(session: Session, code: str) -> Department | None:
     return session.scalar(sa.select(Department).where(Department.code == code, Department.active.is_(True)))
 
 
-def _config_departments(company: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    org = company.get("org", {}) or {}
-    return {str(d.get("code")): d for d in org.get("departments", []) or [] if isinstance(d, Mapping)}
-
-
-def department_name(session: Session, code: str, company: Mapping[str, Any]) -> str:
+def department_name(session: Session, code: str, policy: CompanyPolicy) -> str:
     department = find_department(session, code)
     if department is not None:
         return department.name
-    return str(_config_departments(company).get(code, {}).get("name") or code)
+    configured = policy.org.department(code)
+    return configured.name if configured is not None else code
 
 
-def head_userids(session: Session, code: str, company: Mapping[str, Any]) -> list[str]:
+def head_userids(session: Session, code: str, policy: CompanyPolicy) -> list[str]:
     """The WeCom userid of a department's head (database first, then the configured org chart)."""
     department = find_department(session, code)
     if department is not None and department.head_id is not None:
         head = session.get(Staff, department.head_id)
         if head is not None and head.active:
             return [head.wecom_userid]
-    configured = _config_departments(company).get(code, {}).get("head")
-    return [str(configured)] if configured else []
+    configured = policy.org.department(code)
+    return [configured.head] if configured is not None and configured.head else []
 
 
-def management_userids(session: Session, company: Mapping[str, Any]) -> list[str]:
+def management_userids(session: Session, policy: CompanyPolicy) -> list[str]:
     """Management (公司管理层): the management department's head and every active staff with that role."""
-    routing = company.get("routing", {}) or {}
-    code = str(routing.get("management_department", DEFAULT_MANAGEMENT))
-    found = head_userids(session, code, company)
+    found = head_userids(session, policy.routing.management_department, policy)
     staff = session.scalars(sa.select(Staff).where(Staff.active.is_(True))).all()
     found += [s.wecom_userid for s in staff if "management" in (s.roles or [])]
     if not staff:
-        org = company.get("org", {}) or {}
-        found += [str(s["userid"]) for s in org.get("staff", []) or []
-                  if isinstance(s, Mapping) and "management" in (s.get("roles") or []) and s.get("userid")]
+        found += [s.userid for s in policy.org.staff if "management" in s.roles]
     if not found:
         departments = session.scalars(
             sa.select(Department).where(Department.kind == DepartmentKind.MANAGEMENT, Department.active.is_(True))
         ).all()
         for department in departments:
-            found += head_userids(session, department.code, company)
+            found += head_userids(session, department.code, policy)
     return list(dict.fromkeys(found))
 
 
@@ -194,14 +214,33 @@ class SeveritySuggestion:
     reasons: tuple[str, ...]  # one Chinese sentence per rule that fired, for staff
 
 
-def _severity_config(company: Mapping[str, Any]) -> Mapping[str, Any]:
-    raw = company.get("severity", {}) or {}
-    if not isinstance(raw, Mapping):
-        raise ClassifyConfigError("severity: a table")
+@dataclass(frozen=True)
+class SeverityRules:
+    """``[severity]`` as checked at start-up: the rules that suggest 重大."""
+
+    several_batches: int = 2
+    major_loss_amount: Decimal = Decimal(50000)
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_WORDS))
+
+
+def parse_severity_rules(raw: Mapping[str, Any]) -> SeverityRules:
+    """Read and check the ``[severity]`` table (once, in ``handlers.config.load_policy``)."""
     unknown = set(raw) - _SEVERITY_KEYS
     if unknown:
-        raise ClassifyConfigError(f"severity: unknown setting(s) {', '.join(sorted(unknown))}")
-    return raw
+        raise PolicyError(f"severity.{sorted(unknown)[0]}: unknown setting")
+    words: dict[str, tuple[str, ...]] = {}
+    for rule, default in DEFAULT_WORDS.items():
+        value = raw.get(rule, default)
+        if not isinstance(value, list | tuple) or not all(isinstance(w, str) and w for w in value):
+            raise PolicyError(f"severity.{rule}: a list of words, got {value!r}")
+        words[rule] = tuple(value)
+    several = raw.get("several_batches", 2)
+    if isinstance(several, bool) or not isinstance(several, int) or several < 1:
+        raise PolicyError(f"severity.several_batches: a whole number of at least 1, got {several!r}")
+    amount = raw.get("major_loss_amount", 50000)
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
+        raise PolicyError(f"severity.major_loss_amount: an amount in 元, got {amount!r}")
+    return SeverityRules(several_batches=several, major_loss_amount=Decimal(str(amount)), words=words)
 
 
 def _found_words(text: str, words: Sequence[str]) -> list[str]:
@@ -238,23 +277,18 @@ def stated_amounts(text: str) -> list[Decimal]:
 
 
 def suggest_severity(
-    company: Mapping[str, Any], *, batches: Sequence[str], texts: Sequence[str], loss: str | None
+    rules: SeverityRules, *, batches: Sequence[str], texts: Sequence[str], loss: str | None
 ) -> SeveritySuggestion:
     """Suggest 一般 or 重大 from the batches, the free texts and the stated loss (staff confirm)."""
-    config = _severity_config(company)
     reasons: list[str] = []
-    several = int(config.get("several_batches", 2))
-    if len(batches) >= several:
+    if len(batches) >= rules.several_batches:
         reasons.append(render_message("intake/severity_reason", rule="several_batches", items=list(batches)))
     text = clean_text(" ".join(t for t in (*texts, loss or "") if t))
     for rule in ("serious_words", "safety_words", "injury_words", "media_words"):
-        words = config.get(rule, DEFAULT_WORDS[rule])
-        if not isinstance(words, list | tuple):
-            raise ClassifyConfigError(f"severity.{rule}: a list of words")
-        hits = _found_words(text, [str(w) for w in words])
+        hits = _found_words(text, rules.words[rule])
         if hits:
             reasons.append(render_message("intake/severity_reason", rule=rule, items=hits))
-    threshold = Decimal(str(config.get("major_loss_amount", 50000)))
+    threshold = rules.major_loss_amount
     amounts = stated_amounts(loss or "")
     if amounts and max(amounts) > threshold:
         reasons.append(render_message(
@@ -281,7 +315,7 @@ def major_notice_key(complaint: Complaint) -> str:
 
 
 def notify_new_case(
-    session: Session, complaint: Complaint, route: Route, company: Mapping[str, Any], *,
+    session: Session, complaint: Complaint, route: Route, policy: CompanyPolicy, *,
     category_label: str, problem_label: str | None, demand_labels: Sequence[str], attachment_count: int,
     now: dt.datetime,
 ) -> list[str]:
@@ -297,12 +331,12 @@ def notify_new_case(
         "demands": list(demand_labels),
         "phone": mask_phone(complaint.phone, missing="未留"),
         "attachments": attachment_count,
-        "lead_office": department_name(session, route.lead_office, company),
-        "handling": department_name(session, route.handling_department, company),
+        "lead_office": department_name(session, route.lead_office, policy),
+        "handling": department_name(session, route.handling_department, policy),
         "major": complaint.severity == Severity.MAJOR,
     }
     told: list[str] = []
-    office = head_userids(session, route.lead_office, company)
+    office = head_userids(session, route.lead_office, policy)
     if office:
         queue_staff_text(session, office, render_message("intake/staff_new_case", **common), now=now,
                          dedupe_key=f"new-case:{complaint.number}", complaint_id=complaint.id)
@@ -310,7 +344,7 @@ def notify_new_case(
     else:
         log.warning("no head on record for %s: new case %s not announced", route.lead_office, complaint.number)
     if complaint.severity == Severity.MAJOR:
-        management = management_userids(session, company)
+        management = management_userids(session, policy)
         if management:
             queue_staff_text(session, management, render_message("intake/staff_major", **common), now=now,
                              dedupe_key=major_notice_key(complaint), complaint_id=complaint.id)

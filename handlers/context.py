@@ -1,20 +1,27 @@
-"""What a handler knows besides the message: the time and the company's configuration."""
+"""What a handler knows besides the message: the time and the company's policy (parsed at start-up)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from handlers.sla.calendar import SHANGHAI
+
+if TYPE_CHECKING:
+    from handlers.config import CompanyPolicy
+
+
+def _default_policy() -> CompanyPolicy:
+    from handlers.config import default_policy  # handlers.config's sections import this module
+
+    return default_policy()
 
 
 @dataclass(frozen=True)
 class HandlerContext:
     now: dt.datetime  # aware, UTC
-    company: Mapping[str, Any] = field(default_factory=dict)
+    policy: CompanyPolicy = field(default_factory=_default_policy)
 
     @property
     def local_now(self) -> dt.datetime:
@@ -26,4 +33,7 @@ class HandlerContext:
 
     @property
     def company_name(self) -> str:
-        return str(self.company.get("company", {}).get("name", "本公司"))
+        return self.policy.company.name
+
+
+__all__ = ["SHANGHAI", "HandlerContext"]

@@ -7,7 +7,9 @@ there are any, else :data:`DEFAULT_ENTRIES`. Disable an entry (``active = false`
 A message matches an entry when it contains one of its keywords and reads like a question (or is short):
 a long statement that happens to contain "电话" is a complaint, not a question about phone numbers. The
 entry with the most (then the longest) keywords found wins. Answers may contain ``{service_phone}``,
-``{company}`` and ``{working_hours}``, filled in from the configuration.
+``{company}``, ``{working_hours}`` and ``{time_limits}``, filled in from the policy: ``{time_limits}`` lists
+what each kind of complaint is promised, from the presets that apply (``templates/messages/faq/time_limits``),
+so the FAQ never promises a limit the acknowledgement would contradict.
 """
 
 from __future__ import annotations
@@ -17,21 +19,25 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from handlers.config import PolicyError
 from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
 from handlers.intake.modes import ModeEvent
-from handlers.intake.settings import intake_settings
 from handlers.intake.state import ConversationRow, Draft
 from handlers.messages import Reply
 from handlers.render import render_message
+from handlers.sla.promises import customer_promises
 from handlers.text import clean_text
-from storage.models import FaqEntry, IntakeMode
+from storage.models import FaqEntry, IntakeMode, Severity
+
+if TYPE_CHECKING:
+    from handlers.config import CompanyPolicy
 
 #: Messages up to this long may match without a question word ("退货流程", "工作时间").
 SHORT_MESSAGE = 15
@@ -50,8 +56,7 @@ DEFAULT_ENTRIES: tuple[FaqSeed, ...] = (
     FaqSeed(
         "投诉处理需要多长时间？",
         ("多长时间", "多久", "几天", "时限", "什么时候处理", "什么时候能处理", "多快", "期限"),
-        "提交投诉后，回复里会写明适用的处理时限。一般情况下，我们在1小时内（非工作日4小时内）与您联系，"
-        "一般问题15个工作日内办结，重大问题30个工作日内办结；需要延期的会先征得您的同意。",
+        "{time_limits}",
     ),
     FaqSeed(
         "怎么查询投诉进度？",
@@ -93,19 +98,22 @@ DEFAULT_ENTRIES: tuple[FaqSeed, ...] = (
 )
 
 
-def _seeds(company: Mapping[str, Any]) -> list[FaqSeed]:
-    configured = company.get("faq")
+def parse_faq_seeds(configured: Sequence[Any]) -> tuple[FaqSeed, ...]:
+    """Read and check the ``[[faq]]`` entries (once, in ``handlers.config.load_policy``); none: the built-in ones."""
     if not configured:
-        return list(DEFAULT_ENTRIES)
+        return DEFAULT_ENTRIES
     seeds: list[FaqSeed] = []
     for index, item in enumerate(configured):
         if not isinstance(item, Mapping) or not item.get("question") or not item.get("answer"):
-            raise ValueError(f"faq[{index}]: needs question, keywords and answer")
+            raise PolicyError(f"faq[{index}]: needs question, keywords and answer")
+        unknown = set(item) - {"question", "keywords", "answer"}
+        if unknown:
+            raise PolicyError(f"faq[{index}].{sorted(unknown)[0]}: unknown setting")
         keywords = item.get("keywords") or []
         if not isinstance(keywords, list) or not keywords:
-            raise ValueError(f"faq[{index}].keywords: a non-empty list of words")
+            raise PolicyError(f"faq[{index}].keywords: a non-empty list of words")
         seeds.append(FaqSeed(str(item["question"]), tuple(str(k) for k in keywords), str(item["answer"])))
-    return seeds
+    return tuple(seeds)
 
 
 def seed_faq(session: Session, seeds: Sequence[FaqSeed]) -> int:
@@ -127,10 +135,10 @@ def seed_faq(session: Session, seeds: Sequence[FaqSeed]) -> int:
     return added
 
 
-def ensure_seeded(session: Session, company: Mapping[str, Any]) -> None:
+def ensure_seeded(session: Session, seeds: Sequence[FaqSeed]) -> None:
     """Seed an empty FAQ table (once: any row, active or not, means staff have taken over)."""
     if session.scalar(sa.select(FaqEntry.id).limit(1)) is None:
-        seed_faq(session, _seeds(company))
+        seed_faq(session, seeds)
 
 
 @dataclass(frozen=True)
@@ -155,13 +163,13 @@ def invalidate_cache() -> None:
         _cache.clear()
 
 
-def _active(session: Session, company: Mapping[str, Any]) -> tuple[_Keyed, ...]:
+def _active(session: Session, seeds: Sequence[FaqSeed]) -> tuple[_Keyed, ...]:
     key = session.get_bind().engine.url.render_as_string(hide_password=True)
     now = time.monotonic()
     cached = _cache.get(key)
     if cached is not None and now - cached[0] < CACHE_SECONDS:
         return cached[1]
-    ensure_seeded(session, company)
+    ensure_seeded(session, seeds)
     rows = session.execute(
         sa.select(FaqEntry.id, FaqEntry.keywords, FaqEntry.position)
         .where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
@@ -183,7 +191,7 @@ def match(session: Session, text: str | None, ctx: HandlerContext) -> FaqEntry |
         return None
     best: tuple[int, int, int] | None = None
     found: _Keyed | None = None
-    for entry in _active(session, ctx.company):
+    for entry in _active(session, ctx.policy.faq):
         hits = [k for k in entry.keywords if k in s]
         if not hits:
             continue
@@ -193,15 +201,45 @@ def match(session: Session, text: str | None, ctx: HandlerContext) -> FaqEntry |
     return session.get(FaqEntry, found.id) if found is not None else None
 
 
+@dataclass(frozen=True)
+class KindLimits:
+    """The promised limits of one kind of complaint: the categories sharing one SLA preset."""
+
+    labels: tuple[str, ...]
+    by_severity: tuple[tuple[str, tuple[str, ...]], ...]  # (severity label, promises)
+
+
+def limits_by_kind(policy: CompanyPolicy) -> list[KindLimits]:
+    """What each kind of complaint is promised, derived from the presets that apply to its categories
+    (the same `customer_promises` the acknowledgement uses), for an answer given before the category is known."""
+    groups: dict[tuple[str, frozenset[str]], list[str]] = {}
+    for option in policy.form.options_for("category"):
+        key = (policy.workflow.preset_key_for(option.code), policy.workflow.conditions_for(option.code))
+        groups.setdefault(key, []).append(option.label)
+    kinds: list[KindLimits] = []
+    for (preset_key, conditions), labels in groups.items():
+        preset = policy.workflow.preset(preset_key)
+        by_severity = tuple(
+            (preset.severity_labels[severity], tuple(p.text for p in customer_promises(
+                preset, severity, conditions=conditions)))
+            for severity in Severity
+        )
+        kinds.append(KindLimits(tuple(labels), by_severity))
+    return kinds
+
+
 def fill(answer: str, ctx: HandlerContext) -> str:
     """Fill the placeholders of an answer (plain replacement: answers are data, never templates)."""
-    company = ctx.company.get("company", {}) or {}
-    settings = intake_settings(ctx.company)
+    intake = ctx.policy.intake
     values = {
-        "{service_phone}": str(company.get("service_phone") or "（请回复“人工”）"),
+        "{service_phone}": ctx.policy.company.service_phone or "（请回复“人工”）",
         "{company}": ctx.company_name,
-        "{working_hours}": f"{settings.work_start:%H:%M}–{settings.work_end:%H:%M}",
+        "{working_hours}": f"{intake.work_start:%H:%M}–{intake.work_end:%H:%M}",
     }
+    if "{time_limits}" in answer:
+        values["{time_limits}"] = render_message(
+            "faq/time_limits", ctx=ctx, kinds=limits_by_kind(ctx.policy), working_hours=values["{working_hours}"]
+        )
     for key, value in values.items():
         answer = answer.replace(key, value)
     return answer
@@ -214,7 +252,7 @@ def answer(entry: FaqEntry, ctx: HandlerContext) -> Reply:
 
 def show_menu(session: Session, row: ConversationRow, ctx: HandlerContext) -> Reply:
     """The 常见问题 menu: the questions, numbered; the next message's number picks one."""
-    ensure_seeded(session, ctx.company)
+    ensure_seeded(session, ctx.policy.faq)
     entries = list(session.scalars(
         sa.select(FaqEntry).where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
         .limit(MENU_LIMIT)
@@ -236,7 +274,7 @@ def answer_menu_choice(session: Session, row: ConversationRow, text: str | None,
     draft = Draft(row)
     ids = draft.notes.faq_ids
     number = cmd.edit_target(text) if text is not None and cmd.normalise(text).isdigit() else None
-    fresh = ctx.now - draft.last_seen <= intake_settings(ctx.company).idle_after
+    fresh = ctx.now - draft.last_seen <= ctx.policy.intake.idle_after
     entry = session.get(FaqEntry, ids[number - 1]) if fresh and number is not None and 1 <= number <= len(ids) else None
     if entry is None or not entry.active:
         draft.reset()

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.workflow.errors import OrgConfigError
+from handlers.config import PolicyError
 from handlers.workflow.permissions import ROLES
 from handlers.workflow.transitions import OPEN_STATES
 from storage.models import Complaint, Department, DepartmentKind, Staff, is_local_userid
@@ -39,6 +39,27 @@ class StaffSpec:
     department: str | None
     roles: tuple[str, ...]
     phone: str | None
+
+
+@dataclass(frozen=True)
+class OrgChart:
+    """``[org]`` as checked at start-up: the departments and the people, in file order."""
+
+    departments: tuple[DepartmentSpec, ...] = ()
+    staff: tuple[StaffSpec, ...] = ()
+
+    def department(self, code: str) -> DepartmentSpec | None:
+        return next((d for d in self.departments if d.code == code), None)
+
+
+_DEPARTMENT_KEYS = frozenset({"code", "name", "kind", "head"})
+_STAFF_KEYS = frozenset({"userid", "name", "department", "roles", "phone"})
+
+
+def _known(where: str, raw: Mapping[str, Any], keys: frozenset[str]) -> None:
+    unknown = set(raw) - keys
+    if unknown:
+        raise PolicyError(f"{where}.{sorted(unknown)[0]}: unknown setting")
 
 
 @dataclass
@@ -81,37 +102,38 @@ def _diff_text(diff: Mapping[str, tuple[Any, Any]]) -> str:
 def _str(where: str, value: Any, *, required: bool = True) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise OrgConfigError(f"{where}: required")
+            raise PolicyError(f"{where}: required")
         return None
     if not isinstance(value, str):
-        raise OrgConfigError(f"{where}: expected text, got {value!r}")
+        raise PolicyError(f"{where}: expected text, got {value!r}")
     return value.strip()
 
 
-def parse_org(config: Mapping[str, Any]) -> tuple[list[DepartmentSpec], list[StaffSpec]]:
-    """Read and check ``[org]``: unique codes and userids, known kinds and roles, heads and departments
-    that exist. Raises `OrgConfigError` naming the entry."""
-    org = config.get("org") or {}
+def parse_org(org: Mapping[str, Any]) -> OrgChart:
+    """Read and check the ``[org]`` table (once, in ``handlers.config.load_policy``): unique codes and
+    userids, known kinds and roles, heads and departments that exist. Raises `PolicyError` naming the entry."""
     if not isinstance(org, Mapping):
-        raise OrgConfigError("[org]: expected a table with [[org.departments]] and [[org.staff]]")
+        raise PolicyError("org: expected a table with [[org.departments]] and [[org.staff]]")
+    _known("org", org, frozenset({"departments", "staff"}))
     departments: list[DepartmentSpec] = []
     codes: set[str] = set()
     for index, raw in enumerate(org.get("departments") or []):
         where = f"org.departments[{index}]"
         if not isinstance(raw, Mapping):
-            raise OrgConfigError(f"{where}: expected a table")
+            raise PolicyError(f"{where}: expected a table")
+        _known(where, raw, _DEPARTMENT_KEYS)
         code = _str(f"{where}.code", raw.get("code"))
         assert code is not None
         where = f"org.departments[{code}]"
         if code in codes:
-            raise OrgConfigError(f"{where}: department code used twice")
+            raise PolicyError(f"{where}: department code used twice")
         codes.add(code)
         kind_value = raw.get("kind", DepartmentKind.DEPARTMENT.value)
         try:
             kind = DepartmentKind(kind_value)
         except ValueError:
             known = ", ".join(k.value for k in DepartmentKind)
-            raise OrgConfigError(f"{where}.kind: {kind_value!r} is not one of {known}") from None
+            raise PolicyError(f"{where}.kind: {kind_value!r} is not one of {known}") from None
         name = _str(f"{where}.name", raw.get("name"))
         assert name is not None
         departments.append(DepartmentSpec(code, name, kind, _str(f"{where}.head", raw.get("head"), required=False)))
@@ -120,35 +142,36 @@ def parse_org(config: Mapping[str, Any]) -> tuple[list[DepartmentSpec], list[Sta
     for index, raw in enumerate(org.get("staff") or []):
         where = f"org.staff[{index}]"
         if not isinstance(raw, Mapping):
-            raise OrgConfigError(f"{where}: expected a table")
+            raise PolicyError(f"{where}: expected a table")
+        _known(where, raw, _STAFF_KEYS)
         userid = _str(f"{where}.userid", raw.get("userid"))
         assert userid is not None
         where = f"org.staff[{userid}]"
         if userid in userids:
-            raise OrgConfigError(f"{where}: userid used twice")
+            raise PolicyError(f"{where}: userid used twice")
         userids.add(userid)
         department = _str(f"{where}.department", raw.get("department"), required=False)
         if department is not None and department not in codes:
-            raise OrgConfigError(f"{where}.department: no department {department!r} in [[org.departments]]")
+            raise PolicyError(f"{where}.department: no department {department!r} in [[org.departments]]")
         roles = raw.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise OrgConfigError(f"{where}.roles: expected a list such as [\"handler\"]")
+            raise PolicyError(f"{where}.roles: expected a list such as [\"handler\"]")
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
-            raise OrgConfigError(f"{where}.roles: unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
+            raise PolicyError(f"{where}.roles: unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
         name = _str(f"{where}.name", raw.get("name"))
         assert name is not None
         staff.append(StaffSpec(userid, name, department, tuple(dict.fromkeys(roles)),
                                _str(f"{where}.phone", raw.get("phone"), required=False)))
     for spec in departments:
         if spec.head is not None and spec.head not in userids:
-            raise OrgConfigError(f"org.departments[{spec.code}].head: no staff with userid {spec.head!r}")
-    return departments, staff
+            raise PolicyError(f"org.departments[{spec.code}].head: no staff with userid {spec.head!r}")
+    return OrgChart(tuple(departments), tuple(staff))
 
 
-def sync_org(session: Session, config: Mapping[str, Any]) -> OrgSyncReport:
-    """Make the Department and Staff tables match ``[org]`` of ``config``; returns what changed. Flushes."""
-    department_specs, staff_specs = parse_org(config)
+def sync_org(session: Session, org: OrgChart) -> OrgSyncReport:
+    """Make the Department and Staff tables match the policy's ``[org]``; returns what changed. Flushes."""
+    department_specs, staff_specs = org.departments, org.staff
     report = OrgSyncReport()
 
     existing_departments = {d.code: d for d in session.scalars(sa.select(Department))}

@@ -14,7 +14,6 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -28,9 +27,10 @@ from bot.channels.sink import build_channels
 from bot.config import Settings
 from scheduler.jobs import install_domain_jobs
 from scheduler.outbox import dispatch_due, recover_stale_sending
+from storage.base import SHANGHAI
 from storage.db import Database
 
-TIMEZONE = ZoneInfo("Asia/Shanghai")  # business rules (and cron-like jobs such as the monthly report)
+TIMEZONE = SHANGHAI  # business rules (and cron-like jobs such as the monthly report)
 JOB_DEFAULTS: dict[str, Any] = {
     "coalesce": True,  # after a pause, run a missed sweep once, not once per missed tick
     "max_instances": 1,  # a slow sweep is never overlapped by the next tick in the same process

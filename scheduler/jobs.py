@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
-from handlers.intake import intake_settings, purge_stale_drafts
+from handlers.intake import purge_stale_drafts
 from handlers.workflow.deadlines import SWEEP_BATCH, sweep_deadlines
 from storage.db import Database
 
@@ -33,7 +33,7 @@ def run_sla_sweep(db: Database, settings: Settings, now: dt.datetime | None = No
     handled = 0
     for _ in range(MAX_SWEEP_BATCHES):
         with db.transaction() as session:
-            report = sweep_deadlines(session, now or _now(), company=settings.company)
+            report = sweep_deadlines(session, now or _now(), policy=settings.policy)
         handled += report.rows
         if report.rows < SWEEP_BATCH:
             break
@@ -45,7 +45,7 @@ def run_sla_sweep(db: Database, settings: Settings, now: dt.datetime | None = No
 def run_draft_purge(db: Database, settings: Settings, now: dt.datetime | None = None) -> int:
     """Delete intake drafts idle longer than the configured window (default 7 days); filed cases stay."""
     with db.transaction() as session:
-        purged = purge_stale_drafts(session, now or _now(), older_than=intake_settings(settings.company).purge_after)
+        purged = purge_stale_drafts(session, now or _now(), older_than=settings.policy.intake.purge_after)
     if purged:
         log.info("purged %d stale intake drafts", purged)
     return purged

@@ -5,9 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+"""The company's zone, defined once: business rules (working days, months, office hours) are computed in China
+Standard Time (no DST since 1991); storage is UTC. Kept on this floor so storage (complaint numbers by local
+month) and every layer above share it."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

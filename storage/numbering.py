@@ -18,15 +18,14 @@ up to 16 characters.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.base import SHANGHAI
 from storage.models import ComplaintCounter
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SERIAL_DIGITS = 4
 
 

@@ -26,13 +26,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import random
-from zoneinfo import ZoneInfo
 
 import requests
 from redis.exceptions import LockError, RedisError
 from wechatpy.exceptions import WeChatClientException
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from storage.base import SHANGHAI
 
 BUSY = -1  # 系统繁忙
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})  # invalid credential / invalid token / token expired

@@ -23,9 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.commands import settings_or_exit
-from bot.config import Settings
-from handlers.calendar import SHANGHAI, WorkCalendar
-from handlers.workflow.calendar_store import (
+from handlers.sla.calendar import SHANGHAI, WorkCalendar
+from handlers.sla.calendar_store import (
+    CalendarImportError,
+    CalendarRules,
     import_exceptions,
     load_calendar,
     parse_exception_csv,
@@ -33,8 +34,6 @@ from handlers.workflow.calendar_store import (
     remove_exception,
     set_exception,
 )
-from handlers.workflow.errors import CalendarImportError, WorkflowConfigError
-from handlers.workflow.settings import WorkflowSettings, workflow_settings
 from storage.db import Database
 
 _WEEKDAYS = "一二三四五六日"
@@ -44,18 +43,10 @@ _OUTCOMES = {"added": "已添加", "updated": "已更新", "unchanged": "无变�
 _settings = settings_or_exit
 
 
-def _workflow(settings: Settings) -> WorkflowSettings:
-    try:
-        return workflow_settings(settings.company)
-    except WorkflowConfigError as exc:
-        click.echo(f"tousu: configuration error: {exc}", err=True)
-        sys.exit(2)
-
-
 @contextmanager
-def _transaction() -> Iterator[tuple[Session, WorkflowSettings]]:
+def _transaction() -> Iterator[tuple[Session, CalendarRules]]:
     settings = _settings()
-    conf = _workflow(settings)
+    conf = settings.policy.calendar
     database = Database(settings.database_url)
     try:
         with database.transaction() as session:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from bot.commands import settings_or_exit
 from handlers.org import sync_org
-from handlers.workflow.errors import OrgConfigError
 from storage.db import Database
 
 
@@ -25,12 +22,7 @@ def sync(dry_run: bool) -> None:
     database = Database(settings.database_url)
     try:
         with database.sessions() as session:
-            try:
-                report = sync_org(session, settings.company)
-            except OrgConfigError as exc:
-                session.rollback()
-                click.echo(f"tousu: configuration error: {exc}", err=True)
-                sys.exit(2)
+            report = sync_org(session, settings.policy.org)  # [org] was checked when the settings loaded
             if dry_run:
                 session.rollback()
             else:

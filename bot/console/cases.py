@@ -21,7 +21,6 @@ from bot.runtime import runtime
 from handlers import audit
 from handlers.privacy import mask_openid, mask_phone, mask_phones_in
 from handlers.workflow.scope import PersonalDataAccess, find_visible, personal_data_access
-from handlers.workflow.settings import workflow_settings
 from storage.models import (
     Attachment,
     Complaint,
@@ -127,7 +126,7 @@ def _names(session: Session, model: Any, ids: set[int | None]) -> dict[int, str]
 @bp.get("/<number>")
 def show(number: str) -> ResponseReturnValue:
     rt = runtime()
-    settings = workflow_settings(rt.settings.company)
+    settings = rt.settings.policy.workflow
     staff_id = current_user.staff.id
     with rt.db.transaction() as s:
         staff = s.get(Staff, staff_id)

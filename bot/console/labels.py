@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Blueprint
 
-from handlers.context import SHANGHAI
-from handlers.intake.form import OPTION_SETS, option_labels
+from bot.runtime import runtime
+from handlers.intake.form import option_labels
 from handlers.workflow import vocab
-from handlers.workflow.notify import category_label
 from handlers.workflow.transitions import ACTION_LABELS, STATUS_LABELS, Action
+from storage.base import SHANGHAI
 from storage.models import ComplaintStatus, DeadlineStatus, Severity, Source
 
 SOURCE_LABELS = {
@@ -30,8 +30,6 @@ DEADLINE_STATUS_LABELS = {
 }
 # Timeline actions that are not workflow actions (written by intake and support steps).
 EXTRA_ACTION_LABELS = {"registered": "登记"}
-_PROBLEM_TYPES = option_labels(OPTION_SETS["problem_type"])
-_DEMANDS = option_labels(OPTION_SETS["demand"])
 
 
 def local_dt(moment: dt.datetime | None) -> str:
@@ -52,7 +50,9 @@ def action_label(code: str) -> str:
 
 def code_labels(codes: Any, kind: str) -> str:
     """``["repair"] | code_labels("measure")`` → 维修."""
-    table = {"problem_type": _PROBLEM_TYPES, "demand": _DEMANDS, "measure": vocab.MEASURES,
+    form = runtime().settings.policy.form  # the company's own option lists ([form.options])
+    table = {"problem_type": option_labels(form.options_for("problem_type")),
+             "demand": option_labels(form.options_for("demand")), "measure": vocab.MEASURES,
              "method": vocab.INVESTIGATION_METHODS, "cause": vocab.CAUSES,
              "responsibility": vocab.RESPONSIBILITY, "responsibility_type": vocab.RESPONSIBILITY_TYPES}[kind]
     if codes is None or codes == []:
@@ -60,6 +60,10 @@ def code_labels(codes: Any, kind: str) -> str:
     if isinstance(codes, str):
         return table.get(codes, codes)
     return vocab.labels(table, list(codes))
+
+
+def category_label(code: str | None) -> str:
+    return runtime().settings.policy.category_label(code)
 
 
 def register(bp: Blueprint) -> None:

@@ -21,8 +21,8 @@ from handlers.intake.engine import (
     request_callback,
     start,
 )
-from handlers.intake.form import Form, FormConfigError, Step, build_form, load_form
-from handlers.intake.settings import IntakeSettings, intake_settings
+from handlers.intake.form import Form, Step, build_form
+from handlers.intake.settings import IntakeSettings
 from handlers.intake.state import ConversationRow, Draft, forget_customer, lock_state, purge_stale_drafts
 from handlers.intake.submit import IncompleteDraft, submit_complaint
 
@@ -30,7 +30,6 @@ __all__ = [
     "ConversationRow",
     "Draft",
     "Form",
-    "FormConfigError",
     "IncompleteDraft",
     "IntakeSettings",
     "Step",
@@ -38,9 +37,7 @@ __all__ = [
     "continue_or_start",
     "forget_customer",
     "handle",
-    "intake_settings",
     "is_substantive",
-    "load_form",
     "lock_state",
     "message_text",
     "offer",

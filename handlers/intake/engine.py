@@ -26,13 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.calendar import WorkCalendar
 from handlers.classify import (
     category_route,
     department_name,
@@ -43,17 +41,18 @@ from handlers.classify import (
 from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
 from handlers.intake.fields import is_free_text_choice, parse_answer, to_json
-from handlers.intake.form import Form, Step, load_form, option_labels
+from handlers.intake.form import Form, Step
 from handlers.intake.modes import ModeEvent
 from handlers.intake.notes import Notes, Retries
-from handlers.intake.settings import IntakeSettings, intake_settings
+from handlers.intake.settings import IntakeSettings
 from handlers.intake.state import ConversationRow, Draft, delete_draft_attachments, draft_attachments
 from handlers.intake.submit import attachment_summary, submit_complaint
 from handlers.intake.summary import render_summary
 from handlers.messages import IncomingMessage, Reply
 from handlers.privacy import mask_openid, mask_phone
 from handlers.render import render_message
-from handlers.sla import customer_promises
+from handlers.sla.calendar_store import load_calendar
+from handlers.sla.promises import Opening, customer_promises, next_opening
 from handlers.text import clean_text, parse_free_text, parse_phone
 from handlers.text.extract import extract
 from handlers.workflow.transitions import Actor, record_event
@@ -112,8 +111,8 @@ def handle(session: Session, row: ConversationRow, message: IncomingMessage, ctx
     draft = Draft(row)
     if draft.mode in (IntakeMode.NONE, IntakeMode.FAQ_MENU):
         return None
-    settings = intake_settings(ctx.company)
-    form = load_form(ctx.company)
+    settings = ctx.policy.intake
+    form = ctx.policy.form
     idle = ctx.now - draft.last_seen
     text = message_text(message)
     if idle > settings.purge_after:
@@ -145,9 +144,9 @@ def start(
 ) -> Reply:
     """Begin a new draft (投诉, 我要投诉, the menu), pre-filled from ``seed_text`` when given."""
     draft = Draft(row)
-    form = load_form(ctx.company)
+    form = ctx.policy.form
     recent = draft.mode is IntakeMode.NONE and draft.callback_requested_at is not None and (
-        ctx.now - draft.callback_requested_at <= intake_settings(ctx.company).idle_after
+        ctx.now - draft.callback_requested_at <= ctx.policy.intake.idle_after
     )
     callback_phone = draft.notes.callback_phone if recent else None
     draft.reset(keep_callback=recent)
@@ -176,7 +175,7 @@ def continue_or_start(session: Session, row: ConversationRow, ctx: HandlerContex
     if draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME):
         if draft.mode is IntakeMode.RESUME:
             draft.move(ModeEvent.RETURN)
-        form = load_form(ctx.company)
+        form = ctx.policy.form
         note = render_message("intake/note/still_filling", ctx=ctx)
         return _current(session, draft, ctx, form, before=[note])
     return start(session, row, ctx)
@@ -207,7 +206,7 @@ def request_callback(
 ) -> Reply:
     """人工: record that the customer wants a phone call, tell staff, and say when to expect it."""
     draft = Draft(row)
-    return _request_callback(session, draft, ctx, load_form(ctx.company), intake_settings(ctx.company))
+    return _request_callback(session, draft, ctx, ctx.policy.form, ctx.policy.intake)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,13 +478,16 @@ def _submit(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> 
 
 def render_acknowledgement(session: Session, complaint: Complaint, ctx: HandlerContext) -> str:
     """已受理: the number, what happens next, and the configured preset's limits in plain words."""
-    route = category_route(complaint.category, ctx.company)
-    preset = preset_for(route, ctx.company)
-    conditions = promise_conditions(complaint.category, ctx.company)
-    promises = customer_promises(preset, complaint.severity.value, conditions=conditions)
+    route = category_route(complaint.category, ctx.policy)
+    preset = preset_for(route, ctx.policy)
+    conditions = promise_conditions(complaint.category, ctx.policy)
+    calendar = load_calendar(session, ctx.policy.calendar)
+    promises = customer_promises(preset, complaint.severity, conditions=conditions,
+                                 received_on_working_day=calendar.is_working_day(complaint.received_at))
     return render_message(
         "intake/submitted", ctx=ctx, number=complaint.number, promises=promises,
-        lead_office=department_name(session, route.lead_office, ctx.company),
+        expect=callback_expectation(session, ctx),
+        lead_office=department_name(session, route.lead_office, ctx.policy),
         callback=complaint.callback_requested,
     )
 
@@ -515,7 +517,7 @@ def _answer_offer(
     offered = draft.notes.offer_text or ""
     offered_at = draft.notes.offer_at or ctx.now
     if text is None and message.kind in (*MEDIA_KINDS, "voice", "location"):
-        _attach_within_limit(session, draft, message, ctx, intake_settings(ctx.company))
+        _attach_within_limit(session, draft, message, ctx, ctx.policy.intake)
         draft.save(ctx.now)
         return Reply([render_message("intake/offer", ctx=ctx, media=True)], handler="intake_offer")
     if text is None:
@@ -579,24 +581,12 @@ def _answer_resume(
 # ---------------------------------------------------------------------------------------------
 
 
-@cache
-def _calendar() -> WorkCalendar:
-    return WorkCalendar()
-
-
-def callback_expectation(ctx: HandlerContext, settings: IntakeSettings) -> dict[str, Any]:
-    """When staff will call: within N minutes in working hours, else after the next start of work."""
-    local = ctx.local_now
-    calendar = _calendar()
-    if calendar.is_working_day(local.date()):
-        if settings.work_start <= local.time() < settings.work_end:
-            return {"in_hours": True, "minutes": settings.callback_minutes, "day": None, "today": True}
-        if local.time() < settings.work_start:
-            return {"in_hours": False, "minutes": settings.callback_minutes, "day": local.date(), "today": True,
-                    "start": settings.work_start}
-    day = calendar.next_working_day(local.date())
-    return {"in_hours": False, "minutes": settings.callback_minutes, "day": day, "today": False,
-            "start": settings.work_start}
+def callback_expectation(session: Session, ctx: HandlerContext) -> Opening:
+    """When staff will call: within N minutes in working hours, else after the next start of work, counted
+    on the company calendar (official 调休 plus the company's exceptions from the database)."""
+    settings = ctx.policy.intake
+    calendar = load_calendar(session, ctx.policy.calendar)
+    return next_opening(ctx.now, calendar, settings.work_start, settings.work_end, settings.callback_minutes)
 
 
 def _latest_complaint(session: Session, openid: str) -> Complaint | None:
@@ -609,7 +599,7 @@ def _latest_complaint(session: Session, openid: str) -> Complaint | None:
 def _request_callback(
     session: Session, draft: Draft, ctx: HandlerContext, form: Form, settings: IntakeSettings
 ) -> Reply:
-    expectation = callback_expectation(ctx, settings)
+    expectation = callback_expectation(session, ctx)
     in_draft = draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY, IntakeMode.RESUME)
     recent = draft.callback_requested_at is not None and ctx.now - draft.callback_requested_at <= settings.idle_after
     if draft.callback_requested_at is not None and (in_draft or recent):
@@ -651,7 +641,7 @@ def _answer_callback_phone(
         ):
             _attach_within_limit(session, draft, message, ctx, settings)
         draft.save(ctx.now)
-        expectation = callback_expectation(ctx, settings)
+        expectation = callback_expectation(session, ctx)
         return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation)], handler="callback")
     if text is None or cmd.is_(text, cmd.CANCEL):
         draft.move(ModeEvent.RETURN)
@@ -666,7 +656,7 @@ def _answer_callback_phone(
     parsed = parse_phone(text, today=ctx.today)
     if not parsed.accepted or parsed.value is None:
         draft.save(ctx.now)
-        expectation = callback_expectation(ctx, settings)
+        expectation = callback_expectation(session, ctx)
         return Reply([render_message("intake/callback_ask_phone", ctx=ctx, expect=expectation, hint=parsed.hint)],
                      handler="callback")
     draft.move(ModeEvent.RETURN)
@@ -677,7 +667,7 @@ def _answer_callback_phone(
     if complaint is not None and complaint.status == ComplaintStatus.CLOSED:
         complaint = None
     _record_callback(session, draft, ctx, settings, parsed.value.e164, complaint, in_draft)
-    note = render_message("intake/callback_recorded", ctx=ctx, again=False, expect=callback_expectation(ctx, settings),
+    note = render_message("intake/callback_recorded", ctx=ctx, again=False, expect=callback_expectation(session, ctx),
                           phone=mask_phone(parsed.value.e164), service_phone=_service_phone(ctx))
     if return_mode in (IntakeMode.FILLING, IntakeMode.SUMMARY):
         return _current(session, draft, ctx, form, before=[note], handler="callback")
@@ -703,9 +693,8 @@ def _record_callback(
         category = draft.answers.get("category")
         if category:
             code = category[0] if isinstance(category, list) else str(category)
-            office = category_route(code, ctx.company).lead_office
-            form = load_form(ctx.company)
-            category_label = option_labels(form.options_for("category")).get(code)
+            office = category_route(code, ctx.policy).lead_office
+            category_label = ctx.policy.category_label(code)
     elif complaint is not None:
         complaint.callback_requested = True
         record_event(session, complaint, "callback_requested", Actor.customer(draft.openid), ctx.now,
@@ -714,14 +703,14 @@ def _record_callback(
             department = session.get(Department, complaint.lead_office_id)
             if department is not None:
                 office = department.code
-    recipients = head_userids(session, office, ctx.company)
+    recipients = head_userids(session, office, ctx.policy)
     if not recipients:
         log.warning("callback request from %s: no head on record for %s", mask_openid(draft.openid), office)
         return
     text = render_message(
         "intake/staff_callback", ctx=ctx, phone=mask_phone(phone, missing="未留"), complaint=complaint,
         category=category_label,
-        expect=callback_expectation(ctx, settings),
+        expect=callback_expectation(session, ctx),
     )
     queue_staff_text(session, recipients, text, now=ctx.now,
                      dedupe_key=f"callback:{draft.openid}:{int(ctx.now.timestamp())}",
@@ -729,8 +718,7 @@ def _record_callback(
 
 
 def _service_phone(ctx: HandlerContext) -> str | None:
-    phone = ctx.company.get("company", {}).get("service_phone")
-    return str(phone) if phone else None
+    return ctx.policy.company.service_phone
 
 
 # ---------------------------------------------------------------------------------------------
@@ -795,7 +783,7 @@ def question_text(
 
 
 def _extract(text: str, ctx: HandlerContext) -> Any:
-    form = load_form(ctx.company)
+    form = ctx.policy.form
     return extract(
         text, today=ctx.today,
         category_options=form.options_for("category"),

@@ -2,7 +2,8 @@
 
 The defaults follow DOMAIN.md and seed 001 第五条 (客户信息: 名称、联系人、联系方式; 产品信息: 名称、规格型号、
 生产批次、采购日期、数量; 投诉内容: 问题描述、使用场景、损失情况; 客户诉求). Product-quality steps carry the
-condition ``when = {category = ["product_quality"]}``, so the service and other paths skip them.
+condition ``when = {category = <the policy's quality categories>}`` (``[workflow] quality_categories``,
+default ``["product_quality"]``), so the service and other paths skip them.
 
 A company changes the form in ``tousu.toml`` without code::
 
@@ -32,8 +33,8 @@ A company changes the form in ``tousu.toml`` without code::
 
 A step's question comes from ``templates/messages/intake/step/<key>.txt.j2`` unless the step names another
 ``template`` or gives a literal ``prompt``. Parsers are those of :mod:`handlers.text`, by name
-(:data:`handlers.text.PARSERS`). :func:`load_form` checks everything once and raises :class:`FormConfigError`
-naming the offending setting.
+(:data:`handlers.text.PARSERS`). :func:`build_form` checks everything once, at start-up
+(``handlers.config.load_policy``), and raises ``PolicyError`` naming the offending setting.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.config import PolicyError
 from handlers.text import (
     CATEGORY_OPTIONS,
     DEMAND_OPTIONS,
@@ -58,8 +60,9 @@ OPTION_SETS: Mapping[str, tuple[ChoiceOption, ...]] = {
     "demand": DEMAND_OPTIONS,
 }
 
-QUALITY_CATEGORY = "product_quality"
-_QUALITY = {"category": [QUALITY_CATEGORY]}
+#: Marks the default steps asked only of product-quality complaints; `build_form` replaces it with
+#: ``{category = [the policy's quality categories]}``.
+_QUALITY = {"category": "<quality>"}
 
 #: The default form, in order; the same shape as ``[[form.steps]]`` entries in tousu.toml.
 DEFAULT_STEPS: tuple[Mapping[str, Any], ...] = (
@@ -98,10 +101,6 @@ _STEP_KEYS = frozenset(
         "min_length", "max_length", "allow_none", "unit_required", "seeds_description", "after", "before",
     }
 )  # fmt: skip
-
-
-class FormConfigError(ValueError):
-    """The ``[form]`` configuration cannot be understood; the message names the setting."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +183,15 @@ class Form:
         """The options of the step called ``name`` (empty when there is none)."""
         return self.step(name).options if self.has(name) else ()
 
+    def category_label(self, code: str | None) -> str:
+        """The Chinese name of a category code as this form offers it (``[form.options]``), else the code.
+
+        The one place a category's name is looked up: intake, the acknowledgement and every workflow
+        notice say the same name."""
+        if not code:
+            return "—"
+        return option_labels(self.options_for("category")).get(code, code)
+
 
 # ---------------------------------------------------------------------------------------------
 # Loading from configuration
@@ -192,19 +200,19 @@ class Form:
 
 def _options(where: str, raw: Any) -> tuple[ChoiceOption, ...]:
     if not isinstance(raw, list) or not raw:
-        raise FormConfigError(f"{where}: a non-empty list of {{code, label, synonyms}} tables")
+        raise PolicyError(f"{where}: a non-empty list of {{code, label, synonyms}} tables")
     options: list[ChoiceOption] = []
     codes: set[str] = set()
     for index, item in enumerate(raw):
         if not isinstance(item, Mapping) or not item.get("code") or not item.get("label"):
-            raise FormConfigError(f"{where}[{index}]: needs code and label")
+            raise PolicyError(f"{where}[{index}]: needs code and label")
         code = str(item["code"])
         if code in codes:
-            raise FormConfigError(f"{where}[{index}]: code {code!r} appears twice")
+            raise PolicyError(f"{where}[{index}]: code {code!r} appears twice")
         codes.add(code)
         synonyms = item.get("synonyms", [])
         if not isinstance(synonyms, list):
-            raise FormConfigError(f"{where}[{index}].synonyms: a list of words")
+            raise PolicyError(f"{where}[{index}].synonyms: a list of words")
         options.append(ChoiceOption(code, str(item["label"]), tuple(str(s) for s in synonyms)))
     return tuple(options)
 
@@ -213,23 +221,23 @@ def _option_sets(form_config: Mapping[str, Any]) -> dict[str, tuple[ChoiceOption
     sets = dict(OPTION_SETS)
     overrides = form_config.get("options", {})
     if not isinstance(overrides, Mapping):
-        raise FormConfigError("form.options: a table of option lists")
+        raise PolicyError("form.options: a table of option lists")
     for name, raw in overrides.items():
         sets[str(name)] = _options(f"form.options.{name}", raw)
     extra = form_config.get("synonyms", {})
     if not isinstance(extra, Mapping):
-        raise FormConfigError("form.synonyms: a table of {option set = {code = [words]}}")
+        raise PolicyError("form.synonyms: a table of {option set = {code = [words]}}")
     for name, by_code in extra.items():
         if name not in sets:
-            raise FormConfigError(f"form.synonyms.{name}: no option list called {name!r}")
+            raise PolicyError(f"form.synonyms.{name}: no option list called {name!r}")
         if not isinstance(by_code, Mapping):
-            raise FormConfigError(f"form.synonyms.{name}: a table of code = [words]")
+            raise PolicyError(f"form.synonyms.{name}: a table of code = [words]")
         known = {option.code for option in sets[name]}
         for code, words in by_code.items():
             if code not in known:
-                raise FormConfigError(f"form.synonyms.{name}.{code}: no option with code {code!r}")
+                raise PolicyError(f"form.synonyms.{name}.{code}: no option with code {code!r}")
             if not isinstance(words, list):
-                raise FormConfigError(f"form.synonyms.{name}.{code}: a list of words")
+                raise PolicyError(f"form.synonyms.{name}.{code}: a list of words")
         sets[name] = tuple(
             ChoiceOption(o.code, o.label, (*o.synonyms, *(str(w) for w in by_code.get(o.code, []))))
             for o in sets[name]
@@ -239,13 +247,13 @@ def _option_sets(form_config: Mapping[str, Any]) -> dict[str, tuple[ChoiceOption
 
 def _when(where: str, raw: Any) -> dict[str, tuple[str, ...]]:
     if not isinstance(raw, Mapping):
-        raise FormConfigError(f"{where}: a table such as {{ category = [\"product_quality\"] }}")
+        raise PolicyError(f"{where}: a table such as {{ category = [\"product_quality\"] }}")
     result: dict[str, tuple[str, ...]] = {}
     for key, values in raw.items():
         if isinstance(values, str):
             values = [values]
         if not isinstance(values, list) or not values:
-            raise FormConfigError(f"{where}.{key}: a list of answer codes")
+            raise PolicyError(f"{where}.{key}: a list of answer codes")
         result[str(key)] = tuple(str(v) for v in values)
     return result
 
@@ -253,36 +261,36 @@ def _when(where: str, raw: Any) -> dict[str, tuple[str, ...]]:
 def _build_step(where: str, data: Mapping[str, Any], option_sets: Mapping[str, tuple[ChoiceOption, ...]]) -> Step:
     unknown = set(data) - _STEP_KEYS
     if unknown:
-        raise FormConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        raise PolicyError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     key = data.get("key")
     if not isinstance(key, str) or not key.isidentifier() or len(key) > 40:
-        raise FormConfigError(f"{where}.key: a short identifier such as order_no")
+        raise PolicyError(f"{where}.key: a short identifier such as order_no")
     parser = data.get("parser")
     if not is_parser_name(parser):
-        raise FormConfigError(f"{where}.parser: one of {', '.join(parser_names())} (got {parser!r})")
+        raise PolicyError(f"{where}.parser: one of {', '.join(parser_names())} (got {parser!r})")
     label = data.get("label")
     if not isinstance(label, str) or not label:
-        raise FormConfigError(f"{where}.label: the field's name as the summary shows it")
+        raise PolicyError(f"{where}.label: the field's name as the summary shows it")
     options: tuple[ChoiceOption, ...] = ()
     raw_options = data.get("options")
     if parser == "choice":
         if isinstance(raw_options, str):
             if raw_options not in option_sets:
-                raise FormConfigError(f"{where}.options: no option list called {raw_options!r}")
+                raise PolicyError(f"{where}.options: no option list called {raw_options!r}")
             options = option_sets[raw_options]
         else:
             options = _options(f"{where}.options", raw_options)
     elif raw_options is not None:
-        raise FormConfigError(f"{where}.options: only choice steps have options")
+        raise PolicyError(f"{where}.options: only choice steps have options")
     for name in ("required", "multi", "allow_none", "unit_required", "seeds_description"):
         if name in data and not isinstance(data[name], bool):
-            raise FormConfigError(f"{where}.{name}: true or false")
+            raise PolicyError(f"{where}.{name}: true or false")
     for name in ("min_length", "max_length"):
         if name in data and (not isinstance(data[name], int) or not 0 <= data[name] <= 1000):
-            raise FormConfigError(f"{where}.{name}: a whole number from 0 to 1000")
+            raise PolicyError(f"{where}.{name}: a whole number from 0 to 1000")
     for name in ("template", "prompt"):
         if name in data and (not isinstance(data[name], str) or not data[name].strip()):
-            raise FormConfigError(f"{where}.{name}: a non-empty text")
+            raise PolicyError(f"{where}.{name}: a non-empty text")
     return Step(
         key=key,
         label=label,
@@ -301,21 +309,27 @@ def _build_step(where: str, data: Mapping[str, Any], option_sets: Mapping[str, t
     )
 
 
-def _merged_entries(overrides: Sequence[Any]) -> list[dict[str, Any]]:
-    entries = [dict(entry) for entry in DEFAULT_STEPS]
+def _merged_entries(overrides: Sequence[Any], quality_categories: Iterable[str]) -> list[dict[str, Any]]:
+    quality = sorted(quality_categories)
+    # without quality categories the product steps apply to nobody: they are left out of the form
+    entries = [
+        dict(entry) if entry.get("when") is not _QUALITY
+        else {**entry, "when": {"category": quality}} if quality else {**entry, "when": {}, "enabled": False}
+        for entry in DEFAULT_STEPS
+    ]
     for index, raw in enumerate(overrides):
         where = f"form.steps[{index}]"
         if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
-            raise FormConfigError(f"{where}: a table with at least key = \"…\"")
+            raise PolicyError(f"{where}: a table with at least key = \"…\"")
         override = dict(raw)
         keys = [entry["key"] for entry in entries]
         if override["key"] in keys:
             position = keys.index(override["key"])
             if "after" in override or "before" in override:
-                entries.pop(position)
+                previous = entries.pop(position)
                 keys.pop(position)
                 position = _insertion_point(where, override, keys)
-                merged = {**DEFAULT_BY_KEY.get(override["key"], {}), **override}
+                merged = {**previous, **override}
                 entries.insert(position, merged)
             else:
                 entries[position] = {**entries[position], **override}
@@ -324,40 +338,42 @@ def _merged_entries(overrides: Sequence[Any]) -> list[dict[str, Any]]:
     return entries
 
 
-DEFAULT_BY_KEY: Mapping[str, Mapping[str, Any]] = {entry["key"]: entry for entry in DEFAULT_STEPS}
-
-
 def _insertion_point(where: str, entry: Mapping[str, Any], keys: list[str]) -> int:
     if "after" in entry:
         if entry["after"] not in keys:
-            raise FormConfigError(f"{where}.after: no step {entry['after']!r}")
+            raise PolicyError(f"{where}.after: no step {entry['after']!r}")
         return keys.index(entry["after"]) + 1
     if "before" in entry:
         if entry["before"] not in keys:
-            raise FormConfigError(f"{where}.before: no step {entry['before']!r}")
+            raise PolicyError(f"{where}.before: no step {entry['before']!r}")
         return keys.index(entry["before"])
     return keys.index("evidence") if "evidence" in keys else len(keys)
 
 
-def build_form(form_config: Mapping[str, Any] | None = None) -> Form:
-    """Build and check the form from the ``[form]`` table (defaults when absent)."""
+def build_form(
+    form_config: Mapping[str, Any] | None = None, *, quality_categories: Iterable[str] = ("product_quality",)
+) -> Form:
+    """Build and check the form from the ``[form]`` table (defaults when absent).
+
+    ``quality_categories`` (the policy's ``[workflow] quality_categories``) are the categories whose
+    complaints are asked the product-quality steps of the default form."""
     form_config = form_config or {}
     if not isinstance(form_config, Mapping):
-        raise FormConfigError("form: a table")
+        raise PolicyError("form: a table")
     unknown = set(form_config) - {"steps", "options", "synonyms"}
     if unknown:
-        raise FormConfigError(f"form: unknown setting(s) {', '.join(sorted(unknown))}")
+        raise PolicyError(f"form: unknown setting(s) {', '.join(sorted(unknown))}")
     overrides = form_config.get("steps", [])
     if not isinstance(overrides, list):
-        raise FormConfigError("form.steps: an array of tables ([[form.steps]])")
+        raise PolicyError("form.steps: an array of tables ([[form.steps]])")
     option_sets = _option_sets(form_config)
     steps: list[Step] = []
-    for index, entry in enumerate(_merged_entries(overrides)):
+    for index, entry in enumerate(_merged_entries(overrides, quality_categories)):
         enabled = entry.pop("enabled", True)
         entry.pop("after", None)
         entry.pop("before", None)
         if not isinstance(enabled, bool):
-            raise FormConfigError(f"form.steps ({entry.get('key')}).enabled: true or false")
+            raise PolicyError(f"form.steps ({entry.get('key')}).enabled: true or false")
         if not enabled:
             continue
         steps.append(_build_step(f"form.steps ({entry.get('key', index)})", entry, option_sets))
@@ -368,38 +384,23 @@ def build_form(form_config: Mapping[str, Any] | None = None) -> Form:
 def _check(steps: Sequence[Step]) -> None:
     category = next((step for step in steps if step.key == "category"), None)
     if category is None or category.parser != "choice" or category.multi:
-        raise FormConfigError("form.steps: the form needs its single-choice category step (诉求类型)")
+        raise PolicyError("form.steps: the form needs its single-choice category step (诉求类型)")
     if category.when:
-        raise FormConfigError("form.steps (category).when: the category step always applies")
+        raise PolicyError("form.steps (category).when: the category step always applies")
     seen: dict[str, Step] = {}
     for step in steps:
         for key, values in step.when.items():
             earlier = seen.get(key)
             if earlier is None:
-                raise FormConfigError(f"form.steps ({step.key}).when: {key!r} is not an earlier step")
+                raise PolicyError(f"form.steps ({step.key}).when: {key!r} is not an earlier step")
             if earlier.parser == "choice":
                 codes = {option.code for option in earlier.options}
                 unknown = [v for v in values if v not in codes]
                 if unknown:
-                    raise FormConfigError(f"form.steps ({step.key}).when.{key}: unknown code(s) {unknown}")
+                    raise PolicyError(f"form.steps ({step.key}).when.{key}: unknown code(s) {unknown}")
         seen[step.key] = step
     if len(seen) != len(steps):
-        raise FormConfigError("form.steps: a key appears twice")
-
-
-_CACHE: dict[int, tuple[Mapping[str, Any], Form]] = {}
-
-
-def load_form(company: Mapping[str, Any]) -> Form:
-    """The form of a company configuration (the whole parsed tousu.toml), built once per configuration."""
-    cached = _CACHE.get(id(company))
-    if cached is not None and cached[0] is company:
-        return cached[1]
-    form = build_form(company.get("form"))
-    if len(_CACHE) > 16:  # configurations are few (one per process; tests build a handful)
-        _CACHE.clear()
-    _CACHE[id(company)] = (company, form)  # the strong reference keeps id() from being reused
-    return form
+        raise PolicyError("form.steps: a key appears twice")
 
 
 def option_labels(options: Iterable[ChoiceOption]) -> dict[str, str]:

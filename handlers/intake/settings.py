@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.intake.form import FormConfigError
+from handlers.config import PolicyError
 
 _KEYS = frozenset(
     {"idle_minutes", "purge_days", "working_hours", "callback_minutes", "callback_office", "max_attachments"}
@@ -40,32 +40,32 @@ def _time(where: str, value: Any) -> dt.time:
     try:
         return dt.time.fromisoformat(str(value))
     except ValueError:
-        raise FormConfigError(f"{where}: a time such as \"08:30\" (got {value!r})") from None
+        raise PolicyError(f"{where}: a time such as \"08:30\" (got {value!r})") from None
 
 
 def _positive(where: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise FormConfigError(f"{where}: a whole number of at least 1 (got {value!r})")
+        raise PolicyError(f"{where}: a whole number of at least 1 (got {value!r})")
     return value
 
 
-def intake_settings(company: Mapping[str, Any]) -> IntakeSettings:
-    """Read and check ``[intake]``; missing keys keep their defaults."""
-    raw = company.get("intake", {}) or {}
+def intake_settings(raw: Mapping[str, Any]) -> IntakeSettings:
+    """Read and check the ``[intake]`` table (once, in ``handlers.config.load_policy``); missing keys keep
+    their defaults."""
     if not isinstance(raw, Mapping):
-        raise FormConfigError("intake: a table")
+        raise PolicyError("intake: a table")
     unknown = set(raw) - _KEYS
     if unknown:
-        raise FormConfigError(f"intake: unknown setting(s) {', '.join(sorted(unknown))}")
+        raise PolicyError(f"intake: unknown setting(s) {', '.join(sorted(unknown))}")
     defaults = IntakeSettings()
     start, end = defaults.work_start, defaults.work_end
     if "working_hours" in raw:
         hours = raw["working_hours"]
         if not isinstance(hours, list) or len(hours) != 2:
-            raise FormConfigError("intake.working_hours: [\"08:30\", \"17:30\"]")
+            raise PolicyError("intake.working_hours: [\"08:30\", \"17:30\"]")
         start, end = _time("intake.working_hours[0]", hours[0]), _time("intake.working_hours[1]", hours[1])
         if start >= end:
-            raise FormConfigError("intake.working_hours: the start must be before the end")
+            raise PolicyError("intake.working_hours: the start must be before the end")
     return IntakeSettings(
         idle_after=dt.timedelta(minutes=_positive("intake.idle_minutes", raw.get("idle_minutes", 30))),
         purge_after=dt.timedelta(days=_positive("intake.purge_days", raw.get("purge_days", 7))),

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from handlers.classify import category_route, find_department, notify_new_case, suggest_severity
 from handlers.context import HandlerContext
 from handlers.intake.fields import complaint_values
-from handlers.intake.form import load_form, option_labels
+from handlers.intake.form import option_labels
 from handlers.render import render_message
 from handlers.workflow.deadlines import open_initial_deadlines
 from handlers.workflow.transitions import Actor, record_event
@@ -57,7 +57,7 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
     Raises :class:`IncompleteDraft` when a required step has no answer. The draft itself is left as it
     is; the conversation resets it after this returns.
     """
-    form = load_form(ctx.company)
+    form = ctx.policy.form
     answers = draft.answers
     missing = form.missing_required(answers)
     if missing:
@@ -65,11 +65,11 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
     steps = form.applicable(answers)
     columns, extras = complaint_values(steps, answers)
     category = str(columns["category"])
-    route = category_route(category, ctx.company)
+    route = category_route(category, ctx.policy)
     applicable = {step.key for step in steps}
     batches = [str(b) for b in answers.get("batch") or []] if "batch" in applicable else []
     suggestion = suggest_severity(
-        ctx.company, batches=batches,
+        ctx.policy.severity, batches=batches,
         texts=[*(str(columns.get(k) or "") for k in ("description", "usage_scenario")), *map(str, extras.values())],
         loss=columns.get("loss"),
     )
@@ -110,20 +110,19 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
         details=_registered_details(complaint, route, suggestion.reasons, extras, len(attachments), draft),
     )
     labels = {
-        "category": option_labels(form.options_for("category")),
         "problem_type": option_labels(form.options_for("problem_type")),
         "demands": option_labels(form.options_for("demands")),
     }
     notify_new_case(
-        session, complaint, route, ctx.company,
-        category_label=labels["category"].get(category, category),
+        session, complaint, route, ctx.policy,
+        category_label=ctx.policy.category_label(category),
         problem_label=labels["problem_type"].get(complaint.problem_type or "") if complaint.problem_type else None,
         demand_labels=[labels["demands"].get(str(code), str(code)) for code in complaint.demands or []],
         attachment_count=len(attachments), now=ctx.now,
     )
     session.flush()
     # The clock starts now: first response, registration, investigation and whole-case deadlines.
-    open_initial_deadlines(session, complaint, ctx.now, company=ctx.company)
+    open_initial_deadlines(session, complaint, ctx.now, policy=ctx.policy)
     return complaint
 
 

@@ -1,7 +1,7 @@
 """Deadline rows end to end: created when their anchor event happens, met when their milestone happens,
 breached when they pass, recomputed when the severity (or category) changes, swept for alerts.
 
-The limits themselves come from ``handlers.sla`` (the presets) counted on ``handlers.calendar`` (China's
+The limits themselves come from ``handlers.sla.presets`` (the presets) counted on ``handlers.sla.calendar`` (China's
 working days plus the company's exceptions from the database). This module keeps the rows:
 
 * `open_initial_deadlines` — at registration: the ``received`` and ``registered`` anchors (first
@@ -29,30 +29,28 @@ concurrent staff edits, and a row is never changed by two transactions on stale 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.calendar import SHANGHAI, WorkCalendar
-from handlers.sla import (
+from handlers.sla.calendar import WorkCalendar
+from handlers.sla.calendar_store import load_calendar
+from handlers.sla.presets import (
     AlertKind,
-    Duration,
     Escalation,
     SlaError,
     SlaPreset,
-    Unit,
+    add_duration,
     alerts,
     compute_due,
     deadlines_for_anchor,
     parse_severity,
+    reminders_between,
 )
 from handlers.workflow import notify
-from handlers.workflow.calendar_store import load_calendar
-from handlers.workflow.settings import WorkflowSettings, workflow_settings
 from handlers.workflow.transitions import TERMINAL, Actor, log_event
 from storage.models import (
     Complaint,
@@ -65,6 +63,9 @@ from storage.models import (
     Staff,
     TimelineEvent,
 )
+
+if TYPE_CHECKING:
+    from handlers.config import CompanyPolicy
 
 UNMET = (DeadlineStatus.OPEN, DeadlineStatus.BREACHED)
 BREACH_GRACE = dt.timedelta(seconds=1)  # a milestone met at 23:59:59 is on time
@@ -83,41 +84,6 @@ def _iso(moment: dt.datetime) -> str:
 
 def _parse(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
-
-
-def _add(duration: Duration, start: dt.datetime, calendar: WorkCalendar) -> dt.datetime:
-    if duration.unit is Unit.HOURS:
-        return calendar.add_hours(start, duration.amount)
-    return calendar.add_working_days(start, int(duration.amount))
-
-
-# -- the alert plan of one row ------------------------------------------------------------------
-
-
-def _reminders_between(
-    anchor: dt.datetime, due: dt.datetime, fractions: Sequence[float], calendar: WorkCalendar
-) -> list[dt.datetime]:
-    """Reminder moments for a window that no preset limit describes (an extended deadline).
-
-    Same rule as `handlers.sla.reminder_times`: fractions of the working time, each working day a
-    24-hour block, so a reminder never lands in a holiday block; a window shorter than a working day
-    is split in clock time.
-    """
-    start, end = anchor.astimezone(SHANGHAI), due.astimezone(SHANGHAI)
-    days = calendar.working_days_between(start.date(), end.date())
-    times: list[dt.datetime] = []
-    for fraction in fractions:
-        if days < 1:
-            moment = start + (end - start) * fraction
-        else:
-            elapsed = fraction * days
-            whole = math.floor(elapsed)
-            day = calendar.working_day_after(start.date(), whole + 1)
-            moment = dt.datetime.combine(day, dt.time(0, 0), tzinfo=SHANGHAI) + dt.timedelta(days=elapsed - whole)
-        moment = min(moment, end)
-        if moment not in times:
-            times.append(moment)
-    return sorted(times)
 
 
 def _next_alert(row: Deadline) -> dt.datetime | None:
@@ -168,8 +134,8 @@ def _extended_plan(
 ) -> tuple[dt.datetime, list[dt.datetime], dt.datetime | None]:
     milestone = preset.milestone(key)
     fractions = milestone.reminder_fractions or preset.reminder_fractions
-    reminders = _reminders_between(anchor_at, due, fractions, calendar)
-    return due, reminders, _add(preset.escalation.supervise_after, due, calendar)
+    reminders = reminders_between(anchor_at, due, fractions, calendar, working_days=True)
+    return due, reminders, add_duration(preset.escalation.supervise_after, due, calendar)
 
 
 # -- queries ---------------------------------------------------------------------------------------
@@ -292,7 +258,7 @@ def on_events(
     at: dt.datetime,
     now: dt.datetime,
     *,
-    settings: WorkflowSettings | Mapping[str, Any] | None = None,
+    policy: CompanyPolicy,
     calendar: WorkCalendar | None = None,
 ) -> DeadlineChanges:
     """Record that SLA ``events`` happened at ``at``: meet the rows they meet, create the rows they anchor.
@@ -300,8 +266,8 @@ def on_events(
     A milestone already running (not met) is not started twice; a reopened case that starts a new
     investigation gets a new investigation-report deadline because the old one was met. Flushes.
     """
-    conf = workflow_settings(settings)
-    cal = calendar or load_calendar(session, conf)
+    conf = policy.workflow
+    cal = calendar or load_calendar(session, policy.calendar)
     preset = conf.preset(complaint.sla_preset, complaint.category)
     names = list(dict.fromkeys(events))
     result = DeadlineChanges()
@@ -335,7 +301,7 @@ def open_initial_deadlines(
     complaint: Complaint,
     now: dt.datetime,
     *,
-    company: WorkflowSettings | Mapping[str, Any] | None = None,
+    policy: CompanyPolicy,
 ) -> list[Deadline]:
     """The deadlines a newly registered complaint starts with; call once, right after it is written.
 
@@ -347,7 +313,7 @@ def open_initial_deadlines(
     complaint is reported to management at once (seed 001 第六条). Idempotent: a complaint that
     already has deadlines gets none added. Returns the rows created (flushed).
     """
-    conf = workflow_settings(company)
+    conf = policy.workflow
     session.flush()
     existing = session.scalar(
         sa.select(sa.func.count()).select_from(Deadline).where(Deadline.complaint_id == complaint.id)
@@ -356,14 +322,14 @@ def open_initial_deadlines(
         return []
     if not complaint.sla_preset or complaint.sla_preset not in conf.presets:
         complaint.sla_preset = conf.preset_key_for(complaint.category)
-    cal = load_calendar(session, conf)
+    cal = load_calendar(session, policy.calendar)
     result = DeadlineChanges()
     for events, at in (
         (["received"], complaint.received_at),
         (["registered"], complaint.registered_at),
         (["first_contacted"] if complaint.source in CONTACT_AT_RECEIPT else [], complaint.received_at),
     ):
-        step = on_events(session, complaint, events, at, now, settings=conf, calendar=cal)
+        step = on_events(session, complaint, events, at, now, policy=policy, calendar=cal)
         result.created += step.created
         result.met += step.met
     details: dict[str, Any] = {"preset": complaint.sla_preset, "severity": complaint.severity.value}
@@ -372,11 +338,13 @@ def open_initial_deadlines(
         details["sla_at"] = {"first_contacted": _iso(complaint.received_at)}
     log_event(session, complaint, "deadlines_opened", Actor.system(), now, {**details, **result.summary()})
     if complaint.severity is Severity.MAJOR:
-        notify_management_of_major(session, complaint, now, reason="registered")
+        notify_management_of_major(session, complaint, now, reason="registered", policy=policy)
     return result.created
 
 
-def notify_management_of_major(session: Session, complaint: Complaint, now: dt.datetime, *, reason: str) -> bool:
+def notify_management_of_major(
+    session: Session, complaint: Complaint, now: dt.datetime, *, reason: str, policy: CompanyPolicy
+) -> bool:
     """重大投诉立即上报管理层 — once per complaint, whichever step made it major first."""
     message = notify.tell_staff(
         session,
@@ -387,7 +355,7 @@ def notify_management_of_major(session: Session, complaint: Complaint, now: dt.d
         title="重大投诉上报",
         dedupe_key=f"wf:{complaint.id}:major-notice",
         reason=reason,
-        category=notify.category_label(complaint.category),
+        category=policy.category_label(complaint.category),
         received=notify.local_time(complaint.received_at),
         due=notify.local_time(complaint.due_at),
     )
@@ -408,7 +376,7 @@ def recompute_open_deadlines(
     complaint: Complaint,
     now: dt.datetime,
     *,
-    settings: WorkflowSettings | Mapping[str, Any] | None = None,
+    policy: CompanyPolicy,
     calendar: WorkCalendar | None = None,
 ) -> DeadlineChanges:
     """Recompute every unmet deadline for the complaint's current severity and preset.
@@ -419,8 +387,8 @@ def recompute_open_deadlines(
     or is cancelled until it does; a milestone that now applies and whose anchor has already happened
     is created. A whole-case deadline agreed with the complainant (延期) keeps its agreed date. Flushes.
     """
-    conf = workflow_settings(settings)
-    cal = calendar or load_calendar(session, conf)
+    conf = policy.workflow
+    cal = calendar or load_calendar(session, policy.calendar)
     preset = conf.preset(complaint.sla_preset, complaint.category)
     anchors = anchor_times(session, complaint)
     severity = complaint.severity
@@ -485,13 +453,12 @@ def extend_whole_case(
     new_due: dt.datetime,
     now: dt.datetime,
     *,
-    settings: WorkflowSettings | Mapping[str, Any] | None = None,
+    policy: CompanyPolicy,
     calendar: WorkCalendar | None = None,
 ) -> Deadline | None:
     """Move the running whole-case deadline to ``new_due`` (only after the complainant consented)."""
-    conf = workflow_settings(settings)
-    cal = calendar or load_calendar(session, conf)
-    preset = conf.preset(complaint.sla_preset, complaint.category)
+    cal = calendar or load_calendar(session, policy.calendar)
+    preset = policy.workflow.preset(complaint.sla_preset, complaint.category)
     row = session.scalars(
         sa.select(Deadline).where(
             Deadline.complaint_id == complaint.id, Deadline.milestone == "whole_case", Deadline.status.in_(UNMET)
@@ -534,14 +501,16 @@ class SweepReport:
         return self.reminders + self.breaches + self.escalations + self.extensions_expired
 
 
-def _alert_context(row: Deadline, complaint: Complaint, session: Session, now: dt.datetime) -> dict[str, Any]:
+def _alert_context(
+    row: Deadline, complaint: Complaint, session: Session, now: dt.datetime, policy: CompanyPolicy
+) -> dict[str, Any]:
     responsible = session.get(Staff, complaint.responsible_staff_id) if complaint.responsible_staff_id else None
     overdue = now - row.due_at
     hours = max(int(overdue.total_seconds() // 3600), 0)
     return {
         "deadline": row,
         "due": notify.local_time(row.due_at),
-        "category": notify.category_label(complaint.category),
+        "category": policy.category_label(complaint.category),
         "responsible": responsible.name if responsible else "（未交办）",
         "overdue": f"{hours // 24}天{hours % 24}小时" if hours >= 24 else f"{hours}小时",
         "remaining": _remaining(row.due_at - now),
@@ -563,15 +532,17 @@ def _sweep_row(
     complaint: Complaint,
     now: dt.datetime,
     report: SweepReport,
-    escalation: Escalation,
-    deliver_from: dt.datetime | None = None,
+    policy: CompanyPolicy,
 ) -> None:
     key = f"sla:{row.id}:g{row.generation}"
     if complaint.status in TERMINAL:  # a closed case has nothing due
         _cancel(row, "投诉已办结")
         report.cancelled += 1
         return
-    context = _alert_context(row, complaint, session, now)
+    preset = policy.workflow.presets.get(row.preset)
+    escalation = preset.escalation if preset else Escalation()
+    deliver_from = policy.workflow.deliver_from(now)
+    context = _alert_context(row, complaint, session, now, policy)
     if now > row.due_at:
         row.reminders_done = len(row.reminder_times)  # past the limit: a reminder is no use any more
         if row.status is DeadlineStatus.OPEN:
@@ -618,12 +589,12 @@ def sweep_deadlines(
     session: Session,
     now: dt.datetime,
     *,
-    company: WorkflowSettings | Mapping[str, Any] | None = None,
+    policy: CompanyPolicy,
     batch_size: int = SWEEP_BATCH,
 ) -> SweepReport:
     """The SLA sweep (scheduler job): queue due reminders, breach notices and escalations.
 
-    Alert times were fixed when each row was made; ``company`` (the configuration) only says whom
+    Alert times were fixed when each row was made; ``policy`` only says whom
     each preset's chain reaches (``escalation.reminder_to`` …). Selects the rows whose
     ``next_alert_at`` has come (one indexed query; on PostgreSQL the rows are claimed with
     ``FOR UPDATE SKIP LOCKED`` so several workers share the work), handles each, and expires
@@ -631,7 +602,6 @@ def sweep_deadlines(
     once (outbox dedupe key), and a second sweep at the same moment finds nothing to do. The caller
     commits; call again while the report says a full batch was processed.
     """
-    conf = workflow_settings(company)
     report = SweepReport()
     due = session.execute(
         sa.select(Deadline.id, Deadline.complaint_id)
@@ -644,9 +614,7 @@ def sweep_deadlines(
                       Deadline.status.in_(UNMET), Deadline.next_alert_at <= now)
     report.rows = len(rows)
     for row in rows:
-        preset = conf.presets.get(row.preset)
-        _sweep_row(session, row, complaints[row.complaint_id], now, report,
-                   preset.escalation if preset else Escalation(), conf.deliver_from(now))
+        _sweep_row(session, row, complaints[row.complaint_id], now, report, policy)
     report.extensions_expired = expire_extensions(session, now)
     session.flush()
     return report

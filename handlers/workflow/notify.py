@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.calendar import SHANGHAI
 from handlers.render import render_message, split_text
-from handlers.text import CATEGORY_OPTIONS
+from handlers.sla.calendar import SHANGHAI
+from handlers.sla.presets import ESCALATION_ROLES
 from handlers.workflow.permissions import APPROVER, HEAD, INTAKE, MANAGEMENT
 from storage.models import Complaint, Department, DepartmentKind, OutboxMessage, Staff
 from storage.outbox import queue_customer_text, queue_staff_text
@@ -34,13 +34,6 @@ def local_time(moment: dt.datetime | None) -> str:
 
 def local_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）"
-
-
-def category_label(code: str | None) -> str:
-    """The Chinese name of a category code (the intake's option list), or the code itself."""
-    if not code:
-        return "—"
-    return next((option[1] for option in CATEGORY_OPTIONS if option[0] == code), code)
 
 
 def _active(session: Session, staff_ids: Iterable[int | None], complaint: Complaint) -> list[Staff]:
@@ -123,18 +116,18 @@ def approvers(session: Session, complaint: Complaint, *, exclude: Iterable[int |
     return found or [s for s in management_staff(session, complaint) if s.id not in skip]
 
 
+_RESOLVERS = {
+    "responsible": responsible_staff,
+    "department_head": department_heads,
+    "management": management_staff,
+    "lead_office": lead_office_staff,
+}
+assert set(_RESOLVERS) == set(ESCALATION_ROLES), "every escalation role the presets accept resolves here"
+
+
 def recipients(session: Session, complaint: Complaint, role: str) -> list[Staff]:
-    """Staff for an escalation role name used by the SLA presets."""
-    resolvers = {
-        "responsible": responsible_staff,
-        "department_head": department_heads,
-        "management": management_staff,
-        "lead_office": lead_office_staff,
-    }
-    resolver = resolvers.get(role)
-    if resolver is None:
-        return []
-    return resolver(session, complaint)
+    """Staff for an escalation role name used by the SLA presets (checked at start-up: `ESCALATION_ROLES`)."""
+    return _RESOLVERS[role](session, complaint)
 
 
 def tell_staff(
@@ -181,7 +174,6 @@ def tell_customer(
 
 __all__ = [
     "approvers",
-    "category_label",
     "department_heads",
     "lead_office_staff",
     "local_date",

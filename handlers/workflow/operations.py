@@ -2,7 +2,7 @@
 
 Each is a plain function taking the session, the acting staff member and the complaint (the console,
 the REST API, WeCom chat commands and the scheduler all call the same functions), plus a
-`HandlerContext` for the clock (``ctx.now``) and the configuration (``ctx.company``). Each one, in order:
+`HandlerContext` for the clock (``ctx.now``) and the configuration (``ctx.policy``). Each one, in order:
 
 1. checks the move against the transition table (`IllegalTransition` naming state and action),
 2. checks the actor (`PermissionDenied`, `Recusal`),
@@ -25,14 +25,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.calendar import SHANGHAI
 from handlers.context import HandlerContext
 from handlers.privacy import mask_phone
-from handlers.sla import compute_due
+from handlers.sla.calendar import SHANGHAI
+from handlers.sla.calendar_store import load_calendar
+from handlers.sla.presets import compute_due
 from handlers.workflow import deadlines, notify, permissions
-from handlers.workflow.calendar_store import load_calendar
 from handlers.workflow.errors import InvalidValue, MissingField, NotFound, PermissionDenied, PreconditionFailed
-from handlers.workflow.settings import WorkflowSettings, workflow_settings
+from handlers.workflow.settings import WorkflowSettings
 from handlers.workflow.transitions import Action, Actor, apply, changes, json_value, target_state
 from handlers.workflow.vocab import (
     CAUSES,
@@ -68,7 +68,7 @@ S = ComplaintStatus
 
 
 def _settings(ctx: HandlerContext) -> WorkflowSettings:
-    return workflow_settings(ctx.company)
+    return ctx.policy.workflow
 
 
 def _begin(session: Session, staff: Staff, complaint: Complaint, action: Action) -> None:
@@ -140,7 +140,7 @@ def _step(
     event = apply(session, complaint, action, actor, ctx.now, changed=changed, details=extra,
                   sla_events=tuple(sla_events))
     if sla_events:
-        moved = deadlines.on_events(session, complaint, sla_events, at, ctx.now, settings=_settings(ctx))
+        moved = deadlines.on_events(session, complaint, sla_events, at, ctx.now, policy=ctx.policy)
         summary = moved.summary()
         if summary:
             event.details = {**event.details, **json_value(summary)}
@@ -187,7 +187,7 @@ def _tell_each(
         notify.tell_staff(
             session, complaint, [person], template, now=ctx.now, title=title, dedupe_key=f"{key}:{person.id}",
             show_identity=_identity_for(session, person, complaint, conf),
-            phone=mask_phone(complaint.phone), category=notify.category_label(complaint.category),
+            phone=mask_phone(complaint.phone), category=ctx.policy.category_label(complaint.category),
             due=notify.local_time(complaint.due_at), recipient=person, **context,
         )
 
@@ -285,11 +285,11 @@ def triage(
     if (before["severity"], before["sla_preset"], before["category"]) != (
         complaint.severity, complaint.sla_preset, complaint.category
     ):
-        moved = deadlines.recompute_open_deadlines(session, complaint, ctx.now, settings=conf)
+        moved = deadlines.recompute_open_deadlines(session, complaint, ctx.now, policy=ctx.policy)
         if moved.summary():
             event.details = {**event.details, **json_value(moved.summary())}
     if complaint.severity is Severity.MAJOR:
-        deadlines.notify_management_of_major(session, complaint, ctx.now, reason="triaged")
+        deadlines.notify_management_of_major(session, complaint, ctx.now, reason="triaged", policy=ctx.policy)
     if not valid:
         mark_invalid(session, staff, complaint, ctx=ctx, reason=invalid_reason or "", explanation=explanation)
     elif handling_department is not None or responsible is not None:
@@ -482,14 +482,15 @@ def change_severity(
     event = _step(session, complaint, Action.CHANGE_SEVERITY, Actor.of(staff), ctx,
                   changed=changes(severity=(before[0], new), severity_confirmed=(before[1], True)),
                   details={"reason": reason})
-    moved = deadlines.recompute_open_deadlines(session, complaint, ctx.now, settings=_settings(ctx))
+    moved = deadlines.recompute_open_deadlines(session, complaint, ctx.now, policy=ctx.policy)
     event.details = {
         **event.details,
         **json_value(moved.summary()),
         "changes": {**event.details.get("changes", {}), **changes(due_at=(before[2], complaint.due_at))},
     }
     if new is Severity.MAJOR:
-        deadlines.notify_management_of_major(session, complaint, ctx.now, reason="severity_changed")
+        deadlines.notify_management_of_major(session, complaint, ctx.now, reason="severity_changed",
+                                             policy=ctx.policy)
     session.flush()
     return event
 
@@ -1011,7 +1012,7 @@ def record_follow_up(
 
 
 def _end_of_day(day: dt.date, settings: WorkflowSettings) -> dt.datetime:
-    return dt.datetime.combine(day, settings.end_of_day, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    return dt.datetime.combine(day, settings.calendar.end_of_day, tzinfo=SHANGHAI).astimezone(dt.UTC)
 
 
 def pending_extension(session: Session, complaint: Complaint) -> Extension | None:
@@ -1061,7 +1062,7 @@ def request_extension(
     limit = preset.milestone("whole_case").limit(complaint.severity.value)
     if limit.ceiling is not None:
         ceiling = compute_due(preset, "whole_case", whole[0].anchor_at, complaint.severity.value,
-                              load_calendar(session, conf), ceiling=True)
+                              load_calendar(session, ctx.policy.calendar), ceiling=True)
         if due > ceiling:
             raise InvalidValue("new_due", new_due.isoformat(),
                                f"最长只能延至 {notify.local_time(ceiling)}（{limit.ceiling.label()}）")
@@ -1123,7 +1124,7 @@ def answer_extension(
     moved = None
     if consent:
         moved = deadlines.extend_whole_case(session, complaint, extension.new_due_at, ctx.now,
-                                            settings=_settings(ctx))
+                                            policy=ctx.policy)
     event = _step(session, complaint, Action.ANSWER_EXTENSION, actor, ctx,
                   changed=changes(due_at=(before_due, complaint.due_at),
                                   extension_status=(ExtensionStatus.PENDING, extension.status)),

@@ -12,28 +12,31 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.calendar import SHANGHAI
-from handlers.sla import PRESET_DATA, SlaError, SlaPreset, get_preset, load_presets
-from handlers.workflow.errors import WorkflowConfigError
+from handlers.config import PolicyError
+from handlers.sla.calendar import SHANGHAI
+from handlers.sla.calendar_store import CalendarRules
+from handlers.sla.presets import PRESET_DATA, SlaError, SlaPreset, get_preset, load_presets
 
 DEFAULT_CATEGORY_PRESETS: Mapping[str, str] = {"product_quality": "nonferrous-quality"}
 DEFAULT_MONEY_MEASURES = frozenset({"compensation", "price_reduction", "refund"})
+_WORKFLOW_KEYS = frozenset({
+    "handling_department_sees_complainant", "approval_for_money", "money_approval_threshold", "money_measures",
+    "quality_categories", "satisfied_score", "retention_years", "office_hours",
+})
 
 
 @dataclass(frozen=True)
 class WorkflowSettings:
-    """Parsed configuration; build with `workflow_settings` (cached per config mapping)."""
+    """Parsed configuration; built once by `parse_settings` (from ``handlers.config.load_policy``)."""
 
     presets: Mapping[str, SlaPreset]
     preset_by_category: Mapping[str, str]
     default_preset: str
-    end_of_day: dt.time
-    confirmed_years: frozenset[int]
+    calendar: CalendarRules
     handling_department_sees_complainant: bool
     approval_for_money: bool
     money_threshold: decimal.Decimal  # a plan whose amount exceeds this needs approval
@@ -73,7 +76,7 @@ class WorkflowSettings:
 def _table(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     value = config.get(name) or {}
     if not isinstance(value, Mapping):
-        raise WorkflowConfigError(f"[{name}]: expected a table")
+        raise PolicyError(f"[{name}]: expected a table")
     return value
 
 
@@ -82,35 +85,41 @@ def _time(where: str, value: Any) -> dt.time:
         return value.replace(tzinfo=None)
     match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", str(value).strip())
     if match is None:
-        raise WorkflowConfigError(f"{where}: expected a time such as \"23:59:59\", got {value!r}")
+        raise PolicyError(f"{where}: expected a time such as \"23:59:59\", got {value!r}")
     hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
     try:
         return dt.time(hour, minute, second)
     except ValueError:
-        raise WorkflowConfigError(f"{where}: not a time of day: {value!r}") from None
+        raise PolicyError(f"{where}: not a time of day: {value!r}") from None
 
 
 def _bool(where: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise WorkflowConfigError(f"{where}: expected true or false, got {value!r}")
+        raise PolicyError(f"{where}: expected true or false, got {value!r}")
     return value
 
 
 def _strings(where: str, value: Any) -> frozenset[str]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise WorkflowConfigError(f"{where}: expected a list of codes, got {value!r}")
+        raise PolicyError(f"{where}: expected a list of codes, got {value!r}")
     return frozenset(value)
 
 
 def _int(where: str, value: Any, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise WorkflowConfigError(f"{where}: expected a whole number ≥ {minimum}, got {value!r}")
+        raise PolicyError(f"{where}: expected a whole number ≥ {minimum}, got {value!r}")
     return value
 
 
 def parse_settings(config: Mapping[str, Any] | None) -> WorkflowSettings:
     """Read [sla], [workflow] and [calendar] from the company configuration (the whole tousu.toml)."""
     config = config or {}
+    unknown_workflow = set(_table(config, "workflow")) - _WORKFLOW_KEYS
+    if unknown_workflow:
+        raise PolicyError(f"workflow.{sorted(unknown_workflow)[0]}: unknown setting")
+    unknown_calendar = set(_table(config, "calendar")) - {"confirmed_years"}
+    if unknown_calendar:
+        raise PolicyError(f"calendar.{sorted(unknown_calendar)[0]}: unknown setting")
     sla = _table(config, "sla")
     workflow = _table(config, "workflow")
     calendar = _table(config, "calendar")
@@ -118,7 +127,7 @@ def parse_settings(config: Mapping[str, Any] | None) -> WorkflowSettings:
     known_sla = {"default_preset", "categories", "end_of_day", "reminder_fractions", "escalation_delay", "presets"}
     unknown = set(sla) - known_sla
     if unknown:
-        raise WorkflowConfigError(f"[sla]: unknown key(s) {', '.join(sorted(unknown))}")
+        raise PolicyError(f"sla.{sorted(unknown)[0]}: unknown setting")
 
     # Company-wide reminder fractions and escalation delay apply to every preset that does not set its own.
     overrides: dict[str, Any] = {key: dict(value) for key, value in (sla.get("presets") or {}).items()}
@@ -132,33 +141,35 @@ def parse_settings(config: Mapping[str, Any] | None) -> WorkflowSettings:
             preset_override["escalation"] = escalation
     try:
         presets = load_presets({k: v for k, v in overrides.items() if v})
-    except SlaError as exc:
-        raise WorkflowConfigError(f"[sla]: {exc}") from None
+    except SlaError as exc:  # names the path already: sla.presets.<preset>.milestones.<milestone>...
+        raise PolicyError(str(exc)) from None
 
     categories = sla.get("categories", DEFAULT_CATEGORY_PRESETS)
     if not isinstance(categories, Mapping):
-        raise WorkflowConfigError("[sla].categories: expected a table of category = \"preset\"")
+        raise PolicyError("[sla].categories: expected a table of category = \"preset\"")
     default_preset = str(sla.get("default_preset", "general"))
     for where, key in [("[sla].default_preset", default_preset),
                        *((f"[sla].categories.{c}", str(p)) for c, p in categories.items())]:
         if key not in presets:
-            raise WorkflowConfigError(f"{where}: no SLA preset {key!r}; known: {', '.join(sorted(presets))}")
+            raise PolicyError(f"{where}: no SLA preset {key!r}; known: {', '.join(sorted(presets))}")
 
     threshold = workflow.get("money_approval_threshold", 0)
     try:
         money_threshold = decimal.Decimal(str(threshold))
     except decimal.InvalidOperation:
-        raise WorkflowConfigError(f"[workflow].money_approval_threshold: not a number: {threshold!r}") from None
+        raise PolicyError(f"[workflow].money_approval_threshold: not a number: {threshold!r}") from None
     confirmed = calendar.get("confirmed_years", [])
     if not isinstance(confirmed, list) or not all(isinstance(y, int) for y in confirmed):
-        raise WorkflowConfigError("[calendar].confirmed_years: expected a list of years such as [2027]")
+        raise PolicyError("[calendar].confirmed_years: expected a list of years such as [2027]")
 
     return WorkflowSettings(
         presets=presets,
         preset_by_category={str(c): str(p) for c, p in categories.items()},
         default_preset=default_preset,
-        end_of_day=_time("[sla].end_of_day", sla.get("end_of_day", "23:59:59")),
-        confirmed_years=frozenset(confirmed),
+        calendar=CalendarRules(
+            end_of_day=_time("[sla].end_of_day", sla.get("end_of_day", "23:59:59")),
+            confirmed_years=frozenset(confirmed),
+        ),
         handling_department_sees_complainant=_bool(
             "[workflow].handling_department_sees_complainant",
             workflow.get("handling_department_sees_complainant", False),
@@ -182,37 +193,12 @@ def _office_hours(value: Any) -> tuple[dt.time, dt.time] | None:
     if value in ([], (), None, ""):
         return None
     if not isinstance(value, list | tuple) or len(value) != 2:
-        raise WorkflowConfigError('[workflow].office_hours: expected ["HH:MM", "HH:MM"] or [] (always)')
+        raise PolicyError('[workflow].office_hours: expected ["HH:MM", "HH:MM"] or [] (always)')
     opens = _time("[workflow].office_hours[0]", value[0])
     closes = _time("[workflow].office_hours[1]", value[1])
     if not opens < closes:
-        raise WorkflowConfigError("[workflow].office_hours: the opening time must come before the closing time")
+        raise PolicyError("[workflow].office_hours: the opening time must come before the closing time")
     return opens, closes
 
 
-_cache: dict[int, tuple[Mapping[str, Any] | None, WorkflowSettings]] = {}
-_cache_lock = threading.Lock()
-
-
-def workflow_settings(config: Mapping[str, Any] | WorkflowSettings | None) -> WorkflowSettings:
-    """Settings for ``config`` (the company mapping), parsed once per mapping object.
-
-    Building the presets validates the whole [sla] table, which is too slow to repeat on every
-    message; the configuration is read-only after start-up, so the parsed value is kept per object.
-    """
-    if isinstance(config, WorkflowSettings):
-        return config
-    key = id(config)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and hit[0] is config:
-            return hit[1]
-    parsed = parse_settings(config)
-    with _cache_lock:
-        if len(_cache) > 16:
-            _cache.clear()
-        _cache[key] = (config, parsed)  # keeps the mapping alive, so its id is not reused
-    return parsed
-
-
-__all__ = ["WorkflowSettings", "parse_settings", "workflow_settings"]
+__all__ = ["WorkflowSettings", "parse_settings"]

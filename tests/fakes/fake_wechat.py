@@ -285,7 +285,7 @@ def fake_settings(fake: FakeWeChat, **env: str | None) -> Settings:
     }
     environ.update(env)
     return load_settings(environ={k: v for k, v in environ.items() if v is not None},
-                         overrides={"COMPANY": {"name": "测试公司"}})
+                         overrides={"COMPANY": {"company": {"name": "测试公司"}}})
 
 
 @pytest.fixture(name="fake_wechat")

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 from handlers.classify import (
-    ClassifyConfigError,
     category_route,
     head_userids,
     management_userids,
     stated_amounts,
     suggest_severity,
 )
+from handlers.config import PolicyError, load_policy
 from storage.db import Database
 from storage.models import Severity, Staff
 from tests.handlers.test_intake_chat import add_org
@@ -28,7 +28,7 @@ from tests.handlers.test_intake_chat import add_org
     ("other", "general_office", "general_office", "general"),
 ])
 def test_default_routes(category: str, lead: str, handling: str, preset: str) -> None:
-    route = category_route(category, {})
+    route = category_route(category, load_policy({}))
     assert (route.lead_office, route.handling_department, route.sla_preset) == (lead, handling, preset)
 
 
@@ -38,28 +38,29 @@ def test_routes_come_from_configuration() -> None:
                                                                    "other": {"handling_department": "logistics"}}},
         "sla": {"default_preset": "gas-utility", "categories": {"product_quality": "nonferrous-quality"}},
     }
-    quality = category_route("product_quality", company)
+    policy = load_policy(company)
+    quality = category_route("product_quality", policy)
     assert (quality.lead_office, quality.handling_department, quality.sla_preset) == (
         "sales", "quality_office", "nonferrous-quality")
-    other = category_route("other", company)
+    other = category_route("other", policy)
     assert (other.lead_office, other.handling_department, other.sla_preset) == ("sales", "logistics", "gas-utility")
 
 
 @pytest.mark.parametrize(("routing", "message"), [
-    ({"categories": {"other": {"lead": "x"}}}, "routing.categories.other: unknown setting"),
-    ({"default_office": "x"}, "routing: unknown setting"),
+    ({"categories": {"other": {"lead": "x"}}}, "routing.categories.other.lead: unknown setting"),
+    ({"default_office": "x"}, "routing.default_office: unknown setting"),
     ({"categories": {"other": "sales"}}, "routing.categories.other: a table"),
 ])
 def test_routing_mistakes_are_named(routing: dict[str, Any], message: str) -> None:
-    with pytest.raises(ClassifyConfigError, match=message):
-        category_route("other", {"routing": routing})
+    with pytest.raises(PolicyError, match=message):
+        load_policy({"routing": routing})
 
 
 # -- severity --------------------------------------------------------------------------------------
 
 def _suggest(*, batches: tuple[str, ...] = (), text: str = "", loss: str | None = None,
              company: dict[str, Any] | None = None) -> tuple[Severity, tuple[str, ...]]:
-    s = suggest_severity(company or {}, batches=batches, texts=[text], loss=loss)
+    s = suggest_severity(load_policy(company or {}).severity, batches=batches, texts=[text], loss=loss)
     return s.severity, s.reasons
 
 
@@ -97,7 +98,7 @@ def test_word_lists_and_batch_count_are_configurable() -> None:
 
 
 def test_unknown_severity_settings_are_named() -> None:
-    with pytest.raises(ClassifyConfigError, match="severity: unknown setting"):
+    with pytest.raises(PolicyError, match=r"severity\.loss_amount: unknown setting"):
         _suggest(company={"severity": {"loss_amount": 1}})
 
 
@@ -121,11 +122,11 @@ def test_heads_come_from_the_database_then_the_configuration(
     db: Database, company_config: dict[str, Any]
 ) -> None:
     with db.sessions() as s:
-        assert head_userids(s, "quality_office", company_config) == ["li.na"]
-        assert head_userids(s, "nowhere", company_config) == []
+        assert head_userids(s, "quality_office", load_policy(company_config)) == ["li.na"]
+        assert head_userids(s, "nowhere", load_policy(company_config)) == []
     add_org(db)
     with db.sessions() as s:
-        assert head_userids(s, "quality_office", company_config) == ["db.li.na"]
+        assert head_userids(s, "quality_office", load_policy(company_config)) == ["db.li.na"]
 
 
 def test_an_inactive_head_is_not_told(db: Database, company_config: dict[str, Any]) -> None:
@@ -134,12 +135,13 @@ def test_an_inactive_head_is_not_told(db: Database, company_config: dict[str, An
         head = s.query(Staff).filter_by(wecom_userid="db.li.na").one()
         head.active = False
     with db.sessions() as s:
-        assert head_userids(s, "quality_office", company_config) == ["li.na"], "falls back to the org chart"
+        policy = load_policy(company_config)
+        assert head_userids(s, "quality_office", policy) == ["li.na"], "falls back to the org chart"
 
 
 def test_management(db: Database, company_config: dict[str, Any]) -> None:
     with db.sessions() as s:
-        assert management_userids(s, company_config) == ["chen.gang"]
+        assert management_userids(s, load_policy(company_config)) == ["chen.gang"]
     add_org(db)
     with db.sessions() as s:
-        assert management_userids(s, company_config) == ["db.chen.gang"]
+        assert management_userids(s, load_policy(company_config)) == ["db.chen.gang"]

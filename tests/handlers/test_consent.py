@@ -57,7 +57,7 @@ def test_parse_consent(answer: str, expected: bool | None) -> None:
 def test_consent_in_chat_moves_the_deadline(world: World, session) -> None:
     c, extension = _asked(world)
     assert pending_extension_for(session, OPENID, local(2026, 3, 2, 11)) is extension
-    reply = try_answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11), company=world.config))
+    reply = try_answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11), policy=world.policy))
     assert reply is not None and reply.handler == "extension_consent"
     assert "办结时间已调整为 3月31日（周二）23:59" in reply.texts[0]
     assert extension.status is ExtensionStatus.CONSENTED and extension.answer_text == "同意"

@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.calendar import SHANGHAI, WorkCalendar
+from handlers.sla.calendar import SHANGHAI, WorkCalendar
+from handlers.sla.calendar_store import set_exception
+from handlers.sla.presets import reminders_between
 from handlers.workflow import operations as ops
-from handlers.workflow.calendar_store import set_exception
 from handlers.workflow.deadlines import (
     SweepReport,
-    _reminders_between,
     next_deadline,
     open_initial_deadlines,
     overdue_deadlines,
@@ -75,7 +75,7 @@ def test_registration_opens_the_receipt_and_registration_anchored_deadlines(worl
 
 def test_opening_twice_adds_nothing(world: World, session) -> None:
     c = make_complaint(world)
-    assert open_initial_deadlines(session, c, world.now, company=world.config) == []
+    assert open_initial_deadlines(session, c, world.now, policy=world.policy) == []
     assert session.scalar(sa.select(sa.func.count()).select_from(Deadline)) == 4
 
 
@@ -184,7 +184,7 @@ def test_changing_severity_recomputes_open_deadlines(world: World, session) -> N
 
 def test_a_breach_that_no_longer_stands_reopens_the_deadline(world: World, session) -> None:
     c = assigned(world, make_complaint(world, severity=Severity.MAJOR))
-    sweep_deadlines(session, local(2026, 2, 16, 9), company=world.config)
+    sweep_deadlines(session, local(2026, 2, 16, 9), policy=world.policy)
     organised = deadline(session, c, "investigation_organised")
     assert organised.status is DeadlineStatus.BREACHED  # 1 wd: Sat 2/14
     ops.change_severity(session, world["li.na"], c, ctx=world.at(local(2026, 2, 16, 10)),
@@ -238,31 +238,31 @@ def test_reminders_breach_and_escalation_each_once(world: World, session) -> Non
     assert first.reminder_times == [local(2026, 2, 13, 10, 30).isoformat(), local(2026, 2, 13, 10, 48).isoformat()]
     assert first.next_alert_at == local(2026, 2, 13, 10, 30)
 
-    assert sweep_deadlines(session, local(2026, 2, 13, 10, 29), company=world.config).total == 0
-    report = sweep_deadlines(session, local(2026, 2, 13, 10, 31), company=world.config)
+    assert sweep_deadlines(session, local(2026, 2, 13, 10, 29), policy=world.policy).total == 0
+    report = sweep_deadlines(session, local(2026, 2, 13, 10, 31), policy=world.policy)
     assert report.reminders == 1
     [(title, recipient, key)] = _alerts(session)
     # Not yet assigned: the lead office (intake staff and head) is reminded.
     assert title == "投诉处理催办" and set(recipient.split("|")) == {"zhang.wei", "liu.yang", "li.na"}
     assert key == f"sla:{first.id}:g1:reminder:0"
-    assert sweep_deadlines(session, local(2026, 2, 13, 10, 31), company=world.config).total == 0  # idempotent
+    assert sweep_deadlines(session, local(2026, 2, 13, 10, 31), policy=world.policy).total == 0  # idempotent
 
-    sweep_deadlines(session, local(2026, 2, 13, 10, 50), company=world.config)
-    sweep_deadlines(session, local(2026, 2, 13, 11, 0, 0), company=world.config)  # on time still
+    sweep_deadlines(session, local(2026, 2, 13, 10, 50), policy=world.policy)
+    sweep_deadlines(session, local(2026, 2, 13, 11, 0, 0), policy=world.policy)  # on time still
     assert first.status is DeadlineStatus.OPEN
-    report = sweep_deadlines(session, local(2026, 2, 13, 11, 0, 1), company=world.config)
+    report = sweep_deadlines(session, local(2026, 2, 13, 11, 0, 1), policy=world.policy)
     assert report.breaches == 1 and first.status is DeadlineStatus.BREACHED
     assert "deadline_breached" in actions(session, c)
     # Supervision one working day after the breach: end of Sat 2/14 (调休上班).
     assert first.escalate_at == eod(2026, 2, 14)
-    assert sweep_deadlines(session, local(2026, 2, 14, 23, 0), company=world.config).escalations == 0
-    report = sweep_deadlines(session, local(2026, 2, 15, 0, 0), company=world.config)
+    assert sweep_deadlines(session, local(2026, 2, 14, 23, 0), policy=world.policy).escalations == 0
+    report = sweep_deadlines(session, local(2026, 2, 15, 0, 0), policy=world.policy)
     assert report.escalations == 1
     titles = [title for title, _, key in _alerts(session) if key.startswith(f"sla:{first.id}:")]
     assert titles == ["投诉处理催办", "投诉处理催办", "投诉处理超时", "超时督办"]
     assert [r for t, r, _ in _alerts(session) if t == "超时督办"] == ["chen.gang|wu.fang"]
     assert first.next_alert_at is None
-    sweep_deadlines(session, local(2026, 3, 1), company=world.config)  # other deadlines breach; this one is done
+    sweep_deadlines(session, local(2026, 3, 1), policy=world.policy)  # other deadlines breach; this one is done
     assert [t for t, _, key in _alerts(session) if key.startswith(f"sla:{first.id}:")] == titles
 
 
@@ -270,15 +270,15 @@ def test_breach_goes_to_the_handling_department_head_and_reminders_to_the_respon
     c = make_complaint(world, severity=Severity.MAJOR)
     assigned(world, c, responsible="qian.hao")
     session.query(OutboxMessage).delete()
-    sweep_deadlines(session, local(2026, 2, 14, 12, 1), company=world.config)  # 50 % of the 1-wd window
+    sweep_deadlines(session, local(2026, 2, 14, 12, 1), policy=world.policy)  # 50 % of the 1-wd window
     assert any("【催办】" in t and "组织调查" in t for t in texts(session, "qian.hao", c))
-    sweep_deadlines(session, local(2026, 2, 15, 0, 0, 1), company=world.config)
+    sweep_deadlines(session, local(2026, 2, 15, 0, 0, 1), policy=world.policy)
     assert any("【超时】" in t and "组织调查" in t for t in texts(session, "zhao.lei", c))
 
 
 def test_after_a_pause_only_the_latest_alert_goes_out(world: World, session) -> None:
     c = make_complaint(world)
-    report = sweep_deadlines(session, local(2026, 2, 13, 12), company=world.config)  # both reminders and breach passed
+    report = sweep_deadlines(session, local(2026, 2, 13, 12), policy=world.policy)  # both reminders and breach passed
     assert (report.reminders, report.breaches) == (0, 1)
     assert deadline(session, c, "first_response").reminders_done == 2
 
@@ -288,7 +288,7 @@ def test_met_and_closed_deadlines_are_not_swept(world: World, session) -> None:
     ops.record_contact(session, world["li.na"], c, ctx=world.at(local(2026, 2, 13, 10, 10)), method="phone")
     assert deadline(session, c, "first_response").next_alert_at is None
     ops.triage(session, world["li.na"], c, ctx=world.ctx(), valid=False, invalid_reason="不属实")
-    assert sweep_deadlines(session, local(2026, 6, 1), company=world.config).total == 0
+    assert sweep_deadlines(session, local(2026, 6, 1), policy=world.policy).total == 0
     assert {status for status, _ in milestones(session, c).values()} <= {MET, CANCELLED}
 
 
@@ -304,9 +304,9 @@ def test_sweep_is_shared_safely_between_two_sessions(world: World, session, db) 
     make_complaint(world)
     session.commit()
     with db.sessions() as one, one.begin():
-        sweep_deadlines(one, local(2026, 2, 13, 10, 31), company=world.config)
+        sweep_deadlines(one, local(2026, 2, 13, 10, 31), policy=world.policy)
     with db.sessions() as two, two.begin():
-        assert sweep_deadlines(two, local(2026, 2, 13, 10, 31), company=world.config).total == 0
+        assert sweep_deadlines(two, local(2026, 2, 13, 10, 31), policy=world.policy).total == 0
     with db.read_sessions() as check:
         titles = [m.payload.get("title") for m in check.scalars(sa.select(OutboxMessage))]
     assert titles.count("投诉处理催办") == 1
@@ -343,8 +343,8 @@ def test_unanswered_extension_expires_at_the_old_deadline(world: World, session)
     c = assigned(world, make_complaint(world))
     extension = ops.request_extension(session, world["zhao.lei"], c, ctx=world.at(local(2026, 3, 2, 10)),
                                       reason="等待检测", new_due=dt.date(2026, 3, 31))
-    assert sweep_deadlines(session, local(2026, 3, 12, 23, 0), company=world.config).extensions_expired == 0
-    report = sweep_deadlines(session, local(2026, 3, 13, 0, 0), company=world.config)
+    assert sweep_deadlines(session, local(2026, 3, 12, 23, 0), policy=world.policy).extensions_expired == 0
+    report = sweep_deadlines(session, local(2026, 3, 13, 0, 0), policy=world.policy)
     assert report.extensions_expired == 1 and extension.status.value == "expired"
     assert c.due_at == eod(2026, 3, 12)
     assert "extension_expired" in actions(session, c)
@@ -413,9 +413,9 @@ def test_two_workers_sweeping_at_once_never_take_the_same_row(world: World, sess
     session.commit()
     moment = local(2026, 2, 13, 10, 31)
     with db.sessions() as one, one.begin():
-        first = sweep_deadlines(one, moment, company=world.config)  # holds the row locks until commit
+        first = sweep_deadlines(one, moment, policy=world.policy)  # holds the row locks until commit
         with db.sessions() as two, two.begin():
-            second = sweep_deadlines(two, moment, company=world.config)
+            second = sweep_deadlines(two, moment, policy=world.policy)
     assert (first.rows, first.reminders) == (1, 1)
     assert (second.rows, second.reminders) == (0, 0)
 
@@ -457,7 +457,7 @@ def test_a_staff_edit_holding_the_complaint_makes_the_sweep_skip_it_no_deadlock(
         assert locked.wait(10)
         try:
             with db.transaction() as s:
-                return sweep_deadlines(s, moment, company=world.config)
+                return sweep_deadlines(s, moment, policy=world.policy)
         finally:
             swept.set()
 
@@ -466,9 +466,9 @@ def test_a_staff_edit_holding_the_complaint_makes_the_sweep_skip_it_no_deadlock(
     report = next(r for r in results if isinstance(r, SweepReport))
     assert report.rows == 0, "the complaint under edit is left for the next sweep"
     with db.transaction() as s:
-        later = sweep_deadlines(s, moment + dt.timedelta(minutes=1), company=world.config)
+        later = sweep_deadlines(s, moment + dt.timedelta(minutes=1), policy=world.policy)
     with db.transaction() as s:
-        again = sweep_deadlines(s, moment + dt.timedelta(minutes=2), company=world.config)
+        again = sweep_deadlines(s, moment + dt.timedelta(minutes=2), policy=world.policy)
     assert (later.breaches, again.total) == (1, 0)
     with db.read_sessions() as s:
         first, organised = (deadline(s, c, m) for m in ("first_response", "investigation_organised"))
@@ -488,7 +488,7 @@ def test_a_staff_edit_arriving_during_the_sweep_waits_for_it_and_loses_nothing(w
 
     def sweep() -> SweepReport:
         with db.transaction() as s:
-            report = sweep_deadlines(s, moment, company=world.config)
+            report = sweep_deadlines(s, moment, policy=world.policy)
             swept.set()
             assert wait_until_blocked(db), "the edit never queued behind the sweep's complaint lock"
         return report
@@ -505,7 +505,7 @@ def test_a_staff_edit_arriving_during_the_sweep_waits_for_it_and_loses_nothing(w
     report = next(r for r in results if isinstance(r, SweepReport))
     assert report.breaches == 2
     with db.transaction() as s:
-        assert sweep_deadlines(s, moment + dt.timedelta(minutes=1), company=world.config).total == 0
+        assert sweep_deadlines(s, moment + dt.timedelta(minutes=1), policy=world.policy).total == 0
     with db.read_sessions() as s:
         first, organised = (deadline(s, c, m) for m in ("first_response", "investigation_organised"))
         # The sweep's breach and the edit's late contact both stand on the same row.
@@ -537,8 +537,21 @@ def test_reminders_of_an_extended_window_fall_inside_it_on_working_days(start, d
     calendar = WorkCalendar()
     anchor = start.replace(tzinfo=SHANGHAI)
     due = calendar.add_working_days(anchor, days)
-    reminders = _reminders_between(anchor, due, fractions, calendar)
+    reminders = reminders_between(anchor, due, fractions, calendar, working_days=True)
     assert reminders == sorted(reminders) and len(reminders) <= len(fractions)
     for moment in reminders:
         assert anchor < moment <= due
         assert calendar.is_working_day(moment.date())
+
+
+def test_workflow_notices_name_the_category_as_the_form_options_do(session, company_config) -> None:
+    """Bug 4: the 重大 notice and the SLA alerts named the category from the built-in list, ignoring
+    ``[form.options]``, while intake used the configured label."""
+    options = [{"code": "product_quality", "label": "铝材质量问题"}, {"code": "other", "label": "其他"}]
+    world = make_world(session, company(company_config, form={"options": {"category": options}}))
+    c = make_complaint(world, severity=Severity.MAJOR)
+    [notice] = [m for m in outbox(session, complaint=c) if m.payload.get("title") == "重大投诉上报"]
+    assert "铝材质量问题" in notice.payload["text"] and "产品质量" not in notice.payload["text"]
+    sweep_deadlines(session, local(2026, 2, 13, 11, 0, 1), policy=world.policy)
+    breach = [m for m in outbox(session, complaint=c) if m.payload.get("title") == "投诉处理超时"]
+    assert breach and all("铝材质量问题" in m.payload["text"] for m in breach)

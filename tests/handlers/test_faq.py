@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from handlers.config import load_policy
 from handlers.context import HandlerContext
 from handlers.faq import DEFAULT_ENTRIES, FaqSeed, ensure_seeded, match, seed_faq
 from storage.db import Database
@@ -16,7 +17,7 @@ from tests.handlers.test_intake_chat import NOW, Chat
 
 def _match(db: Database, company: dict[str, Any], text: str) -> str | None:
     with db.transaction() as s:
-        entry = match(s, text, HandlerContext(now=NOW, company=company))
+        entry = match(s, text, HandlerContext(now=NOW, policy=load_policy(company)))
         return entry.question if entry is not None else None
 
 
@@ -45,8 +46,8 @@ def test_statements_and_greetings_do_not_match(db: Database, company_config: dic
 
 def test_seeding_happens_once(db: Database, company_config: dict[str, Any]) -> None:
     with db.transaction() as s:
-        ensure_seeded(s, company_config)
-        ensure_seeded(s, company_config)
+        ensure_seeded(s, load_policy(company_config).faq)
+        ensure_seeded(s, load_policy(company_config).faq)
         assert s.scalar(sa.select(sa.func.count()).select_from(FaqEntry)) == len(DEFAULT_ENTRIES)
         assert seed_faq(s, DEFAULT_ENTRIES) == 0, "existing questions are not inserted again"
 
@@ -59,7 +60,7 @@ def test_configured_seeds_replace_the_built_in_ones(db: Database, company_config
 
 def test_disabled_entries_do_not_answer(db: Database, company_config: dict[str, Any]) -> None:
     with db.transaction() as s:
-        ensure_seeded(s, company_config)
+        ensure_seeded(s, load_policy(company_config).faq)
         s.execute(sa.update(FaqEntry).where(FaqEntry.question == "你们的工作时间？").values(active=False))
     assert _match(db, company_config, "你们几点上班") is None
 

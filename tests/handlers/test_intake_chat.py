@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.inbound import deliver
+from handlers.config import load_policy
 from handlers.context import HandlerContext
 from handlers.messages import IncomingMessage, Location
 from handlers.router import route
@@ -55,7 +56,7 @@ class Chat:
         self.now += dt.timedelta(**delta)
 
     def deliver(self, message: IncomingMessage) -> str:
-        ctx = HandlerContext(now=self.now, company=self.company)
+        ctx = HandlerContext(now=self.now, policy=load_policy(self.company))
         outcome = deliver(self.db, InboundChannel.WECHAT, message, ctx, route,
                           lambda s, o, t, k, now: queue_customer_text(s, o, t, now=now, dedupe_key=k))
         reply = outcome.reply or ""
@@ -169,7 +170,7 @@ def test_quality_path_files_a_complete_complaint(chat: Chat, db: Database) -> No
         assert expected in summary
     ack = chat.send("确认")
     assert "已受理，投诉编号 26110001" in ack
-    assert "15个工作日内办结" in ack and "1小时（非工作日4小时）内与您联系" in ack
+    assert "15个工作日内办结" in ack and "1小时内与您联系" in ack
     assert "品质保障处" in ack
     [complaint] = chat.complaints()
     assert complaint.number == "26110001"

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from handlers.intake import FormConfigError, build_form, intake_settings, load_form
+from handlers.config import PolicyError, load_policy
+from handlers.intake import build_form
 from handlers.intake.form import DEFAULT_STEPS
 from storage.db import Database
 from tests.handlers.test_intake_chat import Chat
@@ -121,15 +122,24 @@ def test_inline_options_on_a_new_choice_step() -> None:
     ({"stepz": []}, r"form: unknown setting"),
 ])
 def test_configuration_mistakes_are_named(config: dict[str, Any], message: str) -> None:
-    with pytest.raises(FormConfigError, match=message):
-        build_form(config)
+    with pytest.raises(PolicyError, match=message):
+        load_policy({"form": config})
 
 
-def test_load_form_is_built_once_per_configuration() -> None:
+def test_the_form_is_part_of_the_policy() -> None:
     company: dict[str, Any] = {"form": {"steps": [{"key": "usage_scenario", "enabled": False}]}}
-    assert load_form(company) is load_form(company)
-    assert not load_form(company).has("usage_scenario")
-    assert load_form({}).has("usage_scenario")
+    assert not load_policy(company).form.has("usage_scenario")
+    assert load_policy({}).form.has("usage_scenario")
+
+
+def test_quality_steps_follow_the_policys_quality_categories() -> None:
+    """One fact, ``[workflow] quality_categories``: the form asks the product steps of exactly those categories,
+    and routing sends them to the quality office by default."""
+    policy = load_policy({"workflow": {"quality_categories": ["product_quality", "delivery"]}})
+    assert policy.form.step("batch").when == {"category": ("delivery", "product_quality")}
+    assert policy.routing.route("delivery").lead_office == "quality_office"
+    assert policy.workflow.conditions_for("delivery") == frozenset({"quality_objection"})
+    assert not load_policy({"workflow": {"quality_categories": []}}).form.has("batch")
 
 
 def test_the_defaults_are_plain_data() -> None:
@@ -137,12 +147,12 @@ def test_the_defaults_are_plain_data() -> None:
 
 
 def test_intake_settings() -> None:
-    settings = intake_settings({"intake": {"idle_minutes": 10, "working_hours": ["09:00", "18:00"]}})
+    settings = load_policy({"intake": {"idle_minutes": 10, "working_hours": ["09:00", "18:00"]}}).intake
     assert settings.idle_after.total_seconds() == 600 and settings.work_start.hour == 9
     for bad, message in [({"idle_minutes": 0}, "idle_minutes"), ({"working_hours": ["18:00", "09:00"]}, "before"),
                          ({"working_hours": ["9am", "5pm"]}, "a time such as"), ({"idle": 3}, "unknown setting")]:
-        with pytest.raises(FormConfigError, match=message):
-            intake_settings({"intake": bad})
+        with pytest.raises(PolicyError, match=message):
+            load_policy({"intake": bad})
 
 
 # -- a configured form, in conversation -------------------------------------------------------------

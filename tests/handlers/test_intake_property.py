@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from handlers.intake import load_form
+from handlers.config import load_policy
 from storage.db import Database
 from storage.models import Complaint, IntakeMode, IntakeSession, OutboxMessage
 from storage.numbering import period_of
@@ -52,7 +52,7 @@ def check_state(db: Database, company: dict[str, Any], openid: str) -> None:
     if row is None:
         return
     event(f"mode {IntakeMode(row.mode).value}")
-    form = load_form(company)
+    form = load_policy(company).form
     mode = IntakeMode(row.mode)
     answers, displays, notes = row.answers, row.displays, row.notes
     assert set(answers) <= {step.key for step in form.steps}

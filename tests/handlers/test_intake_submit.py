@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from handlers.config import load_policy
 from handlers.context import HandlerContext
 from handlers.intake import Draft, IncompleteDraft, lock_state, submit_complaint
 from handlers.intake.engine import render_acknowledgement
@@ -55,7 +56,7 @@ def make_draft(db: Database, openid: str, answers: dict[str, Any], *, started_at
 def submit(db: Database, company: dict[str, Any], openid: str, now: dt.datetime = NOW) -> tuple[str, int]:
     with db.transaction() as s:
         draft = Draft(lock_state(s, openid, now))
-        complaint = submit_complaint(s, draft, HandlerContext(now=now, company=company))
+        complaint = submit_complaint(s, draft, HandlerContext(now=now, policy=load_policy(company)))
         return complaint.number, complaint.id
 
 
@@ -171,7 +172,7 @@ def test_acknowledgement_states_the_presets_limits(db: Database, company_config:
     with db.read_sessions() as s:
         complaint = s.get(Complaint, complaint_id)
         assert complaint is not None
-        text = render_acknowledgement(s, complaint, HandlerContext(now=NOW, company=company_config))
+        text = render_acknowledgement(s, complaint, HandlerContext(now=NOW, policy=load_policy(company_config)))
     assert text.startswith("已受理，投诉编号 26110001。")
     assert "15个工作日内办结" in text and "品质保障处" in text and "回复“查询”" in text
 

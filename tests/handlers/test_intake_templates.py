@@ -7,14 +7,18 @@ from typing import Any
 
 import pytest
 
+from handlers.config import load_policy
 from handlers.context import HandlerContext
 from handlers.intake import ConversationRow, Draft, build_form
 from handlers.intake.engine import question_text
 from handlers.intake.summary import render_summary
 from handlers.render import render_message
+from handlers.sla.promises import Opening, Promise
 from storage.models import IntakeMode
 
-CTX = HandlerContext(now=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC), company={"company": {"name": "示例铝业"}})
+CTX = HandlerContext(
+    now=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC), policy=load_policy({"company": {"name": "示例铝业"}})
+)
 
 
 def draft(answers: dict[str, Any], displays: dict[str, str], **notes: Any) -> Draft:
@@ -92,17 +96,28 @@ def test_a_summary_of_very_long_answers_still_fits_one_message() -> None:
     assert len(text.encode()) <= 2048 and "16. 佐证材料" in text and "…" in text
 
 
+ACK_PROMISES = [Promise("1小时内与您联系", from_receipt_in_hours=True), Promise("15个工作日内办结")]
+
+
 def test_acknowledgement() -> None:
+    in_hours = Opening(True, 30, None, True, dt.time(8, 30))
     text = render_message("intake/submitted", ctx=CTX, number="26110001", lead_office="品质保障处", callback=False,
-                          promises=["1小时（非工作日4小时）内与您联系", "15个工作日内办结"])
+                          promises=ACK_PROMISES, expect=in_hours)
     assert text == (
         "已受理，投诉编号 26110001。\n"
         "品质保障处将核实情况并与您联系。\n"
         "我们承诺：\n"
-        "· 1小时（非工作日4小时）内与您联系\n"
+        "· 1小时内与您联系\n"
         "· 15个工作日内办结\n"
         "回复“查询”或发送投诉编号，随时查看处理进度。"
     )
+
+
+def test_acknowledgement_after_hours_promises_contact_from_the_next_opening() -> None:
+    closed = Opening(False, 30, dt.date(2026, 12, 2), False, dt.time(8, 30))
+    text = render_message("intake/submitted", ctx=CTX, number="26120001", lead_office="品质保障处", callback=False,
+                          promises=ACK_PROMISES, expect=closed)
+    assert "· 12月2日（下一个工作日）上班后1小时内与您联系\n· 15个工作日内办结\n" in text
 
 
 @pytest.mark.parametrize(("expect", "phrase"), [

@@ -7,15 +7,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from handlers.config import PolicyError, load_policy
 from handlers.workflow.deadlines import sweep_deadlines
-from handlers.workflow.errors import WorkflowConfigError
-from handlers.workflow.settings import workflow_settings
 from storage.models import OutboxChannel, OutboxMessage
 from tests.handlers.test_workflow_support import local, make_complaint, make_world
 
 
 def _conf(**workflow):
-    return workflow_settings({"workflow": workflow})
+    return load_policy({"workflow": workflow}).workflow
 
 
 @pytest.mark.parametrize(("now", "expected"), [
@@ -35,7 +34,7 @@ def test_empty_office_hours_means_always():
 
 @pytest.mark.parametrize("value", [["20:00", "08:00"], ["08:00"], "08:00-20:00"])
 def test_bad_office_hours_are_named(value):
-    with pytest.raises(WorkflowConfigError, match=r"office_hours"):
+    with pytest.raises(PolicyError, match=r"office_hours"):
         _conf(office_hours=value)
 
 
@@ -48,7 +47,7 @@ def test_midnight_breach_waits_for_the_morning_and_daytime_breach_goes_now(sessi
     world = make_world(session, company_config, now=received)
     make_complaint(world, received_at=received)
     night = local(2026, 11, 23, 23, 0)
-    sweep_deadlines(session, night.astimezone(dt.UTC), company=world.config)
+    sweep_deadlines(session, night.astimezone(dt.UTC), policy=world.policy)
     held = [m for m in _staff_rows(session) if m.payload.get("title") == "投诉处理超时"]
     assert held, "the breach is queued at once (nothing is lost)"
     assert {m.next_attempt_at for m in held} == {local(2026, 11, 24, 8, 0).astimezone(dt.UTC)}
@@ -56,6 +55,6 @@ def test_midnight_breach_waits_for_the_morning_and_daytime_breach_goes_now(sessi
     received_day = local(2026, 11, 24, 9, 0)
     make_complaint(world, received_at=received_day)
     day = local(2026, 11, 24, 10, 30)
-    sweep_deadlines(session, day.astimezone(dt.UTC), company=world.config)
+    sweep_deadlines(session, day.astimezone(dt.UTC), policy=world.policy)
     fresh = [m for m in _staff_rows(session) if m.payload.get("title") == "投诉处理超时" and m not in held]
     assert fresh and all(m.next_attempt_at == day.astimezone(dt.UTC) for m in fresh)  # the sweep's clock

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from handlers.config import PolicyError, load_policy
 from handlers.org import sync_org
-from handlers.workflow.errors import OrgConfigError
 from storage.models import Department, DepartmentKind, Staff
 from tests.conftest import count_rows
 from tests.handlers.test_workflow_support import assigned, make_complaint, make_world
@@ -24,7 +24,7 @@ def _dept(session, code: str) -> Department:
 
 
 def test_first_sync_loads_the_example_org_chart(session, company_config) -> None:
-    report = sync_org(session, company_config)
+    report = sync_org(session, load_policy(company_config).org)
     assert report.departments_added == [
         "general_office", "quality_office", "sales", "production", "logistics", "management"]
     assert len(report.staff_added) == 8 and report.changed
@@ -36,9 +36,9 @@ def test_first_sync_loads_the_example_org_chart(session, company_config) -> None
 
 
 def test_second_sync_changes_nothing(session, db, company_config) -> None:
-    sync_org(session, company_config)
+    sync_org(session, load_policy(company_config).org)
     session.commit()
-    again = sync_org(session, company_config)
+    again = sync_org(session, load_policy(company_config).org)
     assert not again.changed and again.lines() == ["组织架构无变化"]
     assert count_rows(db, Staff) == 8 and count_rows(db, Department) == 6
 
@@ -48,7 +48,7 @@ def _edited(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_changes_are_reported_field_by_field(session, company_config) -> None:
-    sync_org(session, company_config)
+    sync_org(session, load_policy(company_config).org)
     config = _edited(company_config)
     for person in config["org"]["staff"]:
         if person["userid"] == "liu.yang":
@@ -58,7 +58,7 @@ def test_changes_are_reported_field_by_field(session, company_config) -> None:
         if department["code"] == "sales":
             department["head"] = "liu.yang"
             department["name"] = "销售服务部"
-    report = sync_org(session, config)
+    report = sync_org(session, load_policy(config).org)
     assert report.staff_updated == {"liu.yang": {
         "roles": (["intake", "handler"], ["intake", "handler", "head"]),
         "department": ("general_office", "sales"),
@@ -75,14 +75,14 @@ def test_removed_people_and_departments_are_deactivated_not_deleted(session, com
     config = _edited(world.config)
     config["org"]["staff"] = [p for p in config["org"]["staff"] if p["userid"] not in ("qian.hao", "sun.li")]
     config["org"]["departments"] = [d for d in config["org"]["departments"] if d["code"] != "logistics"]
-    report = sync_org(session, config)
+    report = sync_org(session, load_policy(config).org)
     assert sorted(report.staff_deactivated) == ["qian.hao", "sun.li"]
     assert report.departments_deactivated == ["logistics"]
     assert report.warnings == ["qian.hao 停用，但仍是 1 件未办结投诉的责任人，请改派"]
     assert _staff(session, "qian.hao").active is False and c.responsible_staff_id == _staff(session, "qian.hao").id
     assert _dept(session, "logistics").active is False
 
-    back = sync_org(session, world.config)  # re-added: active again
+    back = sync_org(session, load_policy(world.config).org)  # re-added: active again
     assert back.staff_updated["qian.hao"] == {"active": (False, True)}
     assert _staff(session, "qian.hao").active is True
 
@@ -104,8 +104,8 @@ def test_removed_people_and_departments_are_deactivated_not_deleted(session, com
 def test_a_bad_file_is_refused_naming_the_entry_and_writes_nothing(session, db, company_config, edit, message) -> None:
     config = _edited(company_config)
     edit(config)
-    with pytest.raises(OrgConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")
+    with pytest.raises(PolicyError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")
                        .replace(")", r"\)")):
-        sync_org(session, config)
+        sync_org(session, load_policy(config).org)
     session.rollback()
     assert count_rows(db, Staff) == 0 and count_rows(db, Department) == 0

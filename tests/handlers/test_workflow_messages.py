@@ -52,9 +52,9 @@ def test_assignment_notice_snapshot(world: World, session) -> None:
 
 def test_sla_alert_snapshots(world: World, session) -> None:
     c = assigned(world, make_complaint(world, number="26020002", severity=Severity.MAJOR), responsible="qian.hao")
-    sweep_deadlines(session, local(2026, 2, 14, 12, 1), company=world.config)
-    sweep_deadlines(session, local(2026, 2, 15, 9, 0), company=world.config)
-    sweep_deadlines(session, local(2026, 2, 25, 0, 0), company=world.config)
+    sweep_deadlines(session, local(2026, 2, 14, 12, 1), policy=world.policy)
+    sweep_deadlines(session, local(2026, 2, 15, 9, 0), policy=world.policy)
+    sweep_deadlines(session, local(2026, 2, 25, 0, 0), policy=world.policy)
     assert [t for t in texts(session, "qian.hao", c) if t.startswith("【催办】")] == [
         "【催办】投诉 26020002「组织调查」将于 2月14日（周六）23:59 到期，剩余约11小时58分钟。\n"
         "类型：产品质量　责任人：钱浩\n"

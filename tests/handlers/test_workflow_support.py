@@ -16,9 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.calendar import SHANGHAI
+from handlers.config import CompanyPolicy, load_policy
 from handlers.context import HandlerContext
 from handlers.org import sync_org
+from handlers.sla.calendar import SHANGHAI
 from handlers.workflow import operations as ops
 from handlers.workflow.deadlines import open_initial_deadlines
 from storage.models import (
@@ -72,8 +73,13 @@ class World:
     staff: dict[str, Staff] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
 
+    @property
+    def policy(self) -> CompanyPolicy:
+        """The configuration as every process sees it: parsed and checked once."""
+        return load_policy(self.config)
+
     def ctx(self, now: dt.datetime | None = None) -> HandlerContext:
-        return HandlerContext(now=now or self.now, company=self.config)
+        return HandlerContext(now=now or self.now, policy=self.policy)
 
     def at(self, moment: dt.datetime) -> HandlerContext:
         self.now = moment
@@ -91,7 +97,7 @@ def make_world(session: Session, config: Mapping[str, Any], *, now: dt.datetime 
     org = dict(conf.get("org") or {})
     org["staff"] = [*org.get("staff", []), *EXTRA_STAFF]
     conf["org"] = org
-    sync_org(session, conf)
+    sync_org(session, load_policy(conf).org)
     world = World(session=session, config=conf, now=now or local(2026, 2, 13, 10, 0))
     world.staff = {s.wecom_userid: s for s in session.scalars(sa.select(Staff))}
     world.departments = {d.code: d for d in session.scalars(sa.select(Department))}
@@ -132,7 +138,7 @@ def make_complaint(
     world.session.add(complaint)
     world.session.flush()
     if open_deadlines:
-        open_initial_deadlines(world.session, complaint, registered, company=world.config)
+        open_initial_deadlines(world.session, complaint, registered, policy=world.policy)
     return complaint
 
 

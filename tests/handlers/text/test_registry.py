@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from handlers.intake.form import DEFAULT_STEPS, FormConfigError, build_form
+from handlers.config import PolicyError
+from handlers.intake.form import DEFAULT_STEPS, build_form
 from handlers.text import PARSERS, AnswerOptions, is_parser_name, parse_as, parser_names
 
 MONDAY = date(2026, 11, 23)
@@ -22,7 +23,7 @@ def test_unknown_names_are_not_parsers(name: object) -> None:
 
 
 def test_the_form_refuses_a_parser_the_registry_does_not_know() -> None:
-    with pytest.raises(FormConfigError, match=r"\(order_no\)\.parser: one of .*phone.* \(got 'telephone'\)"):
+    with pytest.raises(PolicyError, match=r"\(order_no\)\.parser: one of .*phone.* \(got 'telephone'\)"):
         build_form({"steps": [{"key": "order_no", "label": "订单号", "parser": "telephone"}]})
 
 

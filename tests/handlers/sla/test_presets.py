@@ -15,32 +15,36 @@ Working days after Wed 2026-09-30 (National Day 10/1–10/7 off):
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.calendar import SHANGHAI, WorkCalendar
-from handlers.sla import (
+from handlers.sla.calendar import SHANGHAI, WorkCalendar
+from handlers.sla.presets import (
+    ESCALATION_ROLES,
     AlertKind,
     Duration,
-    Severity,
     SlaConfigError,
     SlaError,
     Unit,
     alerts,
     compute_due,
-    customer_promises,
     deadlines_for_anchor,
     default_presets,
     get_preset,
-    limit_table,
     load_presets,
-    milestones_met_by,
     parse_severity,
     reminder_times,
+    reminders_between,
 )
+from handlers.sla.promises import customer_promises
+from storage.models import Severity
+
+
+def texts(promises: list) -> list[str]:
+    return [p.text for p in promises]
 
 CAL = WorkCalendar()
 NONFERROUS = get_preset("nonferrous-quality")
@@ -230,20 +234,15 @@ def test_deadlines_an_event_creates() -> None:
     assert deadlines_for_anchor(NONFERROUS, "note_added", BEFORE_SPRING, "general", CAL) == []
 
 
-def test_events_that_meet_milestones() -> None:
-    assert [m.key for m in milestones_met_by(NONFERROUS, "result_fed_back")] == ["result_feedback", "whole_case"]
-    assert [m.key for m in milestones_met_by(NONFERROUS, "registered")] == ["registration"]
-
-
 def test_customer_promises_in_plain_chinese() -> None:
-    assert customer_promises(NONFERROUS, "general") == [
+    assert texts(customer_promises(NONFERROUS, "general")) == [
         "1小时（非工作日4小时）内与您联系",
         "如需现场核查，3个工作日内派员到达现场",
         "收到样品后3个工作日内完成复检",
         "15个工作日内办结",
         "处理结果反馈后5个工作日内回访",
     ]
-    assert "30个工作日内办结" in customer_promises(NONFERROUS, "重大")
+    assert "30个工作日内办结" in texts(customer_promises(NONFERROUS, "重大"))
 
 
 # -- gas-utility (seed 004) ----------------------------------------------------------------------
@@ -276,8 +275,8 @@ def test_gas_utility_rows(milestone: str, severity: str, anchor: datetime, due: 
 
 
 def test_gas_utility_promises_and_labels() -> None:
-    assert customer_promises(GAS, "general") == ["1个工作日内处理完成", "处理完成后2小时内回访"]
-    assert customer_promises(GAS, "major") == ["5个工作日内处理完成", "处理完成后2小时内回访"]
+    assert texts(customer_promises(GAS, "general")) == ["1个工作日内处理完成", "处理完成后2小时内回访"]
+    assert texts(customer_promises(GAS, "major")) == ["5个工作日内处理完成", "处理完成后2小时内回访"]
     assert GAS.severity_labels[Severity.MAJOR] == "较大、复杂投诉"
 
 
@@ -315,19 +314,11 @@ def test_general_quality_reply_only_for_quality_objections() -> None:
         ("quality_reply", eod(10, 10)),  # 3 wd
         ("whole_case", eod(10, 10)),
     ]
-    assert customer_promises(GENERAL, "general") == ["3个工作日内处理完毕"]
-    assert customer_promises(GENERAL, "major", conditions={"quality_objection"}) == [
+    assert texts(customer_promises(GENERAL, "general")) == ["3个工作日内处理完毕"]
+    assert texts(customer_promises(GENERAL, "major", conditions={"quality_objection"})) == [
         "质量异议3个工作日内给予答复",
         "5个工作日内处理完毕",
     ]
-
-
-def test_limit_table_for_staff() -> None:
-    rows = dict((label, (g, m)) for label, g, m in limit_table(NONFERROUS))
-    assert rows["调查分析报告"] == ("自开始调查起5个工作日", "自开始调查起3个工作日")
-    assert rows["处置方案启动"][1] == "自处置方案审批通过起1个工作日；方案须报公司管理层审批"
-    gas_rows = {label: (g, m) for label, g, m in limit_table(GAS)}
-    assert gas_rows["交办综合管理部"] == ("—", "自收到投诉起30分钟")
 
 
 # -- configuration overrides ---------------------------------------------------------------------
@@ -352,7 +343,7 @@ def test_override_from_toml() -> None:
         """
         [sla.presets.nonferrous-quality]
         reminder_fractions = [0.9, 0.5]
-        escalation = { supervise_after = "24h", supervise_to = "general_manager" }
+        escalation = { supervise_after = "24h", supervise_to = "lead_office" }
 
         [sla.presets.nonferrous-quality.milestones.investigation_report]
         limit = "4wd"                       # both severities
@@ -381,7 +372,7 @@ def test_override_from_toml() -> None:
     # 督办 24 clock hours after the breach: 1 wd from 2/13 is due Sat 2/14 23:59:59 → Sun 2/15,
     # inside the holiday (the default, one working day, would have been Tue 2/24).
     chain = alerts(p, "investigation_organised", BEFORE_SPRING, "major", CAL)
-    assert (chain[-1].at, chain[-1].recipient) == (eod(2, 15), "general_manager")
+    assert (chain[-1].at, chain[-1].recipient) == (eod(2, 15), "lead_office")
     default_chain = alerts(NONFERROUS, "investigation_organised", BEFORE_SPRING, "major", CAL)
     assert default_chain[-1].at == eod(2, 24)
     plant = presets["my-plant"]
@@ -471,3 +462,22 @@ def test_major_whole_case_is_never_shorter_than_general(anchor: datetime) -> Non
     for preset in default_presets().values():
         general = compute_due(preset, "whole_case", anchor, "general", CAL)
         assert compute_due(preset, "whole_case", anchor, "major", CAL) >= general
+
+
+def test_an_escalation_recipient_must_be_a_known_role() -> None:
+    with pytest.raises(SlaConfigError, match=r"sla\.presets\.general\.escalation\.breach_to: 'department_haed'"):
+        load_presets({"general": {"escalation": {"breach_to": "department_haed"}}})
+    assert {p.escalation.breach_to for p in default_presets().values()} <= set(ESCALATION_ROLES)
+
+
+def test_one_reminder_rule_for_a_preset_window_and_an_extended_one() -> None:
+    """`reminder_times` of a working-day limit is `reminders_between` its anchor and its due time."""
+    due = compute_due(NONFERROUS, "whole_case", BEFORE_SPRING, "general", CAL)
+    assert reminder_times(NONFERROUS, "whole_case", BEFORE_SPRING, "general", CAL) == reminders_between(
+        BEFORE_SPRING, due, NONFERROUS.reminder_fractions, CAL, working_days=True
+    )
+    # a window shorter than one working day is split in clock time
+    short_due = BEFORE_SPRING + timedelta(hours=4)
+    assert reminders_between(BEFORE_SPRING, short_due, (0.5,), CAL, working_days=True) == [
+        BEFORE_SPRING + timedelta(hours=2)
+    ]

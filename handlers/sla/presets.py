@@ -13,7 +13,7 @@ Vocabulary:
 * its **limit** depends on the severity (一般 ``general`` / 重大 ``major``); a preset whose rules
   say 一般/复杂 maps 复杂 to ``major``;
 * a **duration** is clock hours (小时, 自然时间) or working days (工作日, counted on
-  `handlers.calendar.WorkCalendar`: the start day is not counted, the limit ends at the end of the
+  `handlers.sla.calendar.WorkCalendar`: the start day is not counted, the limit ends at the end of the
   N-th working day);
 * **alerts**: reminders to the responsible person (责任人) at fractions of the window (default
   50 % and 80 %), a breach notice to the department head (部门负责人) when the limit passes, and a
@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -36,10 +36,12 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, Protocol
 
-from handlers.calendar import SHANGHAI, to_shanghai
+from handlers.sla.calendar import SHANGHAI, to_shanghai
+from storage.models import Severity
 
 __all__ = [
     "DEFAULT_REMINDER_FRACTIONS",
+    "ESCALATION_ROLES",
     "EVENTS",
     "PRESET_DATA",
     "Alert",
@@ -55,17 +57,16 @@ __all__ = [
     "SlaPreset",
     "Unit",
     "WorkingDayCalendar",
+    "add_duration",
     "alerts",
     "compute_due",
-    "customer_promises",
     "deadlines_for_anchor",
     "default_presets",
     "get_preset",
-    "limit_table",
     "load_presets",
-    "milestones_met_by",
     "parse_severity",
     "reminder_times",
+    "reminders_between",
 ]
 
 
@@ -77,25 +78,17 @@ class SlaConfigError(SlaError):
     """Preset data or a configuration override that cannot be understood; names the offending path."""
 
 
-class Severity(StrEnum):
-    """Severity 严重程度; same values as ``storage.models.complaint.Severity``."""
-
-    GENERAL = "general"  # 一般
-    MAJOR = "major"  # 重大 (复杂/较大 in presets with those words)
-
-    @property
-    def label(self) -> str:
-        """Chinese name as the rules write it."""
-        return "一般" if self is Severity.GENERAL else "重大"
-
-
 _SEVERITY_ALIASES: Final[Mapping[str, Severity]] = MappingProxyType(
     {"general": Severity.GENERAL, "一般": Severity.GENERAL, "major": Severity.MAJOR, "重大": Severity.MAJOR}
 )
+_SEVERITY_WORDS: Final[Mapping[Severity, str]] = MappingProxyType({Severity.GENERAL: "一般", Severity.MAJOR: "重大"})
 
 
 def parse_severity(value: str) -> Severity:
-    """``"general"``/``"major"`` (or an enum with those values, or 一般/重大) → `Severity`."""
+    """``"general"``/``"major"`` (or a `storage.models.Severity`, or 一般/重大) → `Severity`.
+
+    The storage enum is the one severity type: deadline rows store it by value, the presets key their
+    limits by it."""
     found = _SEVERITY_ALIASES.get(str(value))
     if found is None:
         raise SlaError(f"unknown severity {value!r}; expected general/一般 or major/重大")
@@ -132,7 +125,7 @@ EVENTS: Final[Mapping[str, str]] = MappingProxyType(
 """Events that start (anchor) or meet a milestone, with their Chinese names.
 
 The workflow records them on the timeline; `deadlines_for_anchor` says which deadlines an event
-creates and `milestones_met_by` which ones it meets. Overrides may introduce new event keys.
+creates; a milestone's ``met_by`` names the event that meets it. Overrides may introduce new event keys.
 """
 
 
@@ -263,7 +256,7 @@ class Milestone:
         sev = parse_severity(severity)
         found = self.limits.get(sev)
         if found is None:
-            raise SlaError(f"milestone {self.key!r} ({self.label}) has no limit for {sev.label} complaints")
+            raise SlaError(f"milestone {self.key!r} ({self.label}) has no limit for {_SEVERITY_WORDS[sev]} complaints")
         return found
 
 
@@ -334,11 +327,13 @@ class Alert:
 
 
 class WorkingDayCalendar(Protocol):
-    """What deadline arithmetic needs from a calendar (`handlers.calendar.WorkCalendar` has it)."""
+    """What deadline arithmetic needs from a calendar (`handlers.sla.calendar.WorkCalendar` has it)."""
 
     def is_working_day(self, day: date | datetime) -> bool: ...
 
     def working_day_after(self, day: date | datetime, n: int) -> date: ...
+
+    def working_days_between(self, start_day: date | datetime, end_day: date | datetime) -> int: ...
 
     def add_working_days(self, start: datetime, n: int, *, end_of_day: time | None = None) -> datetime: ...
 
@@ -355,6 +350,9 @@ class WorkingDayCalendar(Protocol):
 # ---------------------------------------------------------------------------------------------
 
 DEFAULT_REMINDER_FRACTIONS: Final = (0.5, 0.8)
+ESCALATION_ROLES: Final = ("responsible", "department_head", "management", "lead_office")
+"""Who an alert may reach (``escalation.reminder_to``/``breach_to``/``supervise_to``); the workflow resolves
+each name through the org chart (handlers/workflow/notify.py ``recipients``)."""
 _DEFAULT_ESCALATION: Final[Mapping[str, Any]] = MappingProxyType(
     {
         "reminder_to": "responsible",
@@ -648,7 +646,7 @@ def _build_milestone(where: str, key: str, data: Mapping[str, Any]) -> Milestone
     for sev in severities:
         entry = data.get(sev.value)
         if not entry or "limit" not in entry:
-            raise SlaConfigError(f"{where}.{sev.value}: no limit for {sev.label} complaints")
+            raise SlaConfigError(f"{where}.{sev.value}: no limit for {_SEVERITY_WORDS[sev]} complaints")
         limits[sev] = Limit(
             duration=_duration(f"{where}.{sev.value}.limit", entry["limit"]),
             anchor=str(entry.get("anchor") or data["anchor"]),
@@ -685,6 +683,10 @@ def _build_preset(key: str, data: Mapping[str, Any]) -> SlaPreset:
     if not milestones:
         raise SlaConfigError(f"{where}: a preset needs at least one milestone")
     escalation = _merge(dict(_DEFAULT_ESCALATION), data.get("escalation") or {})
+    for role in ("reminder_to", "breach_to", "supervise_to"):
+        if escalation[role] not in ESCALATION_ROLES:
+            known = ", ".join(ESCALATION_ROLES)
+            raise SlaConfigError(f"{where}.escalation.{role}: {escalation[role]!r} is not a recipient; one of {known}")
     labels = {Severity.GENERAL: "一般投诉", Severity.MAJOR: "重大投诉"}
     for sev, text in (data.get("severity_labels") or {}).items():
         labels[_severity(f"{where}.severity_labels", sev)] = str(text)
@@ -765,7 +767,8 @@ def get_preset(key: str, presets: Mapping[str, SlaPreset] | None = None) -> SlaP
 # ---------------------------------------------------------------------------------------------
 
 
-def _add(duration: Duration, start: datetime, calendar: WorkingDayCalendar) -> datetime:
+def add_duration(duration: Duration, start: datetime, calendar: WorkingDayCalendar) -> datetime:
+    """``start`` plus ``duration`` (its non-working-day amount when the clock starts on a day off)."""
     if duration.unit is Unit.HOURS:
         hours = duration.amount
         if duration.non_working_day_amount is not None:
@@ -792,7 +795,7 @@ def compute_due(
     """
     limit = preset.milestone(milestone_key).limit(severity)
     duration = limit.ceiling if ceiling and limit.ceiling is not None else limit.duration
-    return _add(duration, anchor_at, calendar)
+    return add_duration(duration, anchor_at, calendar)
 
 
 def reminder_times(
@@ -802,25 +805,37 @@ def reminder_times(
     severity: Severity | str,
     calendar: WorkingDayCalendar,
 ) -> list[datetime]:
-    """When to remind the responsible person (催办), at fractions of the window (default 50 %, 80 %).
-
-    For clock-hour limits the fraction is of the clock time. For working-day limits it is of the
-    *working* time, each working day counting as one 24-hour block: 50 % of 15 working days is
-    noon of the 8th working day, so a reminder never falls inside a holiday block where nobody
-    reads it. (Delivery in quiet hours is the dispatcher's business.)
-    """
+    """When to remind the responsible person (催办) of a milestone's standard window: `reminders_between`
+    its anchor and its limit, at the milestone's (else the preset's) fractions."""
     milestone = preset.milestone(milestone_key)
     limit = milestone.limit(severity)
-    fractions = milestone.reminder_fractions or preset.reminder_fractions
     start = to_shanghai(anchor_at)
-    due = _add(limit.duration, start, calendar)
+    return reminders_between(
+        start, add_duration(limit.duration, start, calendar), milestone.reminder_fractions or preset.reminder_fractions,
+        calendar, working_days=limit.duration.unit is Unit.WORKDAYS,
+    )
+
+
+def reminders_between(
+    start: datetime, due: datetime, fractions: Sequence[float], calendar: WorkingDayCalendar, *, working_days: bool
+) -> list[datetime]:
+    """Reminder moments at ``fractions`` of the window from ``start`` to ``due`` (default 50 %, 80 %).
+
+    The one reminder rule, for a preset's window and for a window no preset describes (an extended
+    deadline). For a window in working days the fraction is of the *working* time, each working day
+    counting as one 24-hour block: 50 % of 15 working days is noon of the 8th working day, so a reminder
+    never falls inside a holiday block where nobody reads it. A clock-hour window, or one shorter than a
+    working day, is split in clock time. (Delivery in quiet hours is the dispatcher's business.)
+    """
+    start, due = to_shanghai(start), to_shanghai(due)
+    days = calendar.working_days_between(start.date(), due.date()) if working_days else 0
     times: list[datetime] = []
     for fraction in fractions:
-        if limit.duration.unit is Unit.HOURS:
+        if days < 1:
             start_utc = start.astimezone(UTC)
             moment = (start_utc + (due.astimezone(UTC) - start_utc) * fraction).astimezone(SHANGHAI)
         else:
-            elapsed = fraction * limit.duration.amount
+            elapsed = fraction * days
             whole = math.floor(elapsed)
             day = calendar.working_day_after(start.date(), whole + 1)
             moment = datetime.combine(day, time(0, 0), tzinfo=SHANGHAI) + timedelta(days=elapsed - whole)
@@ -854,7 +869,7 @@ def alerts(
     chain.append(
         Alert(
             AlertKind.SUPERVISION,
-            _add(escalation.supervise_after, due, calendar),
+            add_duration(escalation.supervise_after, due, calendar),
             escalation.supervise_to,
             milestone_key,
         )
@@ -885,51 +900,5 @@ def deadlines_for_anchor(
             continue
         if milestone.condition is not None and milestone.condition not in conditions:
             continue
-        found.append(Deadline(milestone, _add(limit.duration, at, calendar)))
+        found.append(Deadline(milestone, add_duration(limit.duration, at, calendar)))
     return found
-
-
-def milestones_met_by(preset: SlaPreset, event_key: str) -> list[Milestone]:
-    """The milestones that event ``event_key`` meets (so their reminders stop)."""
-    return [m for m in preset.milestones if m.met_by == event_key]
-
-
-def customer_promises(preset: SlaPreset, severity: Severity | str, *, conditions: Collection[str] = ()) -> list[str]:
-    """The limits in plain Chinese for the acknowledgement to the complainant.
-
-    e.g. ``["1小时（非工作日4小时）内与您联系", …, "15个工作日内办结", …]``. Only milestones with a
-    ``promise`` sentence appear; internal steps (组织调查, 方案启动) are not promised to customers.
-    """
-    sev = parse_severity(severity)
-    promises: list[str] = []
-    for milestone in preset.milestones:
-        limit = milestone.limits.get(sev)
-        if limit is None or milestone.promise is None:
-            continue
-        if milestone.condition is not None and milestone.condition not in conditions:
-            continue
-        promises.append(milestone.promise.format(limit=limit.duration.label()))
-    return promises
-
-
-def limit_table(preset: SlaPreset) -> list[tuple[str, str, str]]:
-    """(节点, 一般, 重大) rows describing a preset for staff.
-
-    e.g. ``("调查分析报告", "自开始调查起5个工作日", "自开始调查起3个工作日")``.
-    """
-    rows: list[tuple[str, str, str]] = []
-    for milestone in preset.milestones:
-        cells: list[str] = []
-        for sev in Severity:
-            limit = milestone.limits.get(sev)
-            if limit is None:
-                cells.append("—")
-                continue
-            text = f"自{EVENTS.get(limit.anchor, limit.anchor)}起{limit.duration.label()}"
-            if limit.ceiling is not None:
-                text += f"，最长{limit.ceiling.label()}"
-            if limit.note:
-                text += f"；{limit.note}"
-            cells.append(text)
-        rows.append((milestone.label, cells[0], cells[1]))
-    return rows

@@ -13,7 +13,7 @@ from holidays.constants import PUBLIC
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.calendar import SHANGHAI, WorkCalendar, local_day, to_shanghai
+from handlers.sla.calendar import SHANGHAI, WorkCalendar, local_day, to_shanghai
 
 
 def _days(first: date, last: date) -> list[date]:

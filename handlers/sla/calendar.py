@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import holidays
 from holidays.constants import PUBLIC
+
+from storage.base import SHANGHAI
 
 __all__ = [
     "DEFAULT_END_OF_DAY",
@@ -45,8 +46,6 @@ __all__ = [
     "to_shanghai",
 ]
 
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
-"""Business rules are computed in China Standard Time (no DST since 1991); storage is UTC."""
 
 DEFAULT_END_OF_DAY: Final = time(23, 59, 59)
 """A limit of N working days runs to the end of its last day (民法典 第二百零三条: 截止时间为二十四时)."""

@@ -1,6 +1,6 @@
 """The company's calendar exceptions (公司例外) in the database, and the `WorkCalendar` built from them.
 
-`handlers.calendar.WorkCalendar` knows China's official calendar; the ``calendar_exception`` table holds
+`handlers.sla.calendar.WorkCalendar` knows China's official calendar; the ``calendar_exception`` table holds
 the days the company decides otherwise (``tousu calendar set``/``import``, later the console). Every
 deadline computation goes through `load_calendar`, so a change is in force for the next operation.
 """
@@ -11,20 +11,36 @@ import csv
 import datetime as dt
 import io
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.calendar import WorkCalendar
-from handlers.workflow.errors import CalendarImportError
-from handlers.workflow.settings import WorkflowSettings, workflow_settings
+from handlers.sla.calendar import DEFAULT_END_OF_DAY, WorkCalendar
 from storage.models import CalendarException
 
 WORK_WORDS = frozenset({"work", "working", "workday", "on", "上班", "工作日", "补班", "1", "true"})
 OFF_WORDS = frozenset({"off", "rest", "holiday", "休息", "放假", "休", "0", "false"})
+
+@dataclass(frozen=True)
+class CalendarRules:
+    """How the company counts working days, from tousu.toml: when "N 个工作日内" ends (``[sla] end_of_day``)
+    and which years' 调休 it entered itself (``[calendar] confirmed_years``)."""
+
+    end_of_day: dt.time = DEFAULT_END_OF_DAY
+    confirmed_years: frozenset[int] = frozenset()
+
+
+class CalendarImportError(ValueError):
+    """A calendar exception file (CSV of date,work|off,note) has a bad line; names the line."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        self.reason = reason
+        super().__init__(f"第 {line} 行：{reason}")
+
 
 _calendars: dict[tuple[Any, ...], WorkCalendar] = {}
 _calendars_lock = threading.Lock()
@@ -40,13 +56,15 @@ def exception_rows(session: Session) -> list[tuple[dt.date, bool, str | None]]:
     return [(day, bool(working), note) for day, working, note in rows]
 
 
-def load_calendar(session: Session, settings: WorkflowSettings | Mapping[str, Any] | None = None) -> WorkCalendar:
-    """The working-day calendar with the company's exceptions from the database.
+def load_calendar(session: Session, rules: CalendarRules | None = None) -> WorkCalendar:
+    """The company calendar: China's official working days with the company's exceptions from the database.
 
-    Calendars are shared while the exceptions and settings stay the same: a `WorkCalendar` precomputes
-    each year on first use, and rebuilding it for every operation would repeat that work.
+    The one loader every promise and deadline is counted on (intake's 人工 call-back, the acknowledgement,
+    the workflow's deadlines, the CLI). Calendars are shared while the exceptions and rules stay the same:
+    a `WorkCalendar` precomputes each year on first use, and rebuilding it for every operation would
+    repeat that work.
     """
-    conf = workflow_settings(settings)
+    conf = rules or CalendarRules()
     rows = tuple(exception_rows(session))
     key = (rows, conf.end_of_day, conf.confirmed_years)
     with _calendars_lock:
@@ -159,6 +177,8 @@ def import_exceptions(session: Session, rows: Iterable[tuple[dt.date, bool, str 
 
 
 __all__ = [
+    "CalendarImportError",
+    "CalendarRules",
     "ExceptionChange",
     "ImportReport",
     "exception_rows",
