@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from handlers.context import HandlerContext
@@ -35,15 +34,11 @@ QueueExtra = Callable[[Session, str, str, str], object]
 _KINDS = {"text", "image", "voice", "video", "shortvideo", "location", "link", "file", "event"}
 
 
-def _length(*columns: Any) -> int:
-    """The size of the narrowest of these String columns."""
-    return min(int(sa.inspect(column).type.length) for column in columns)
-
-
 #: What the columns a message's fields end up in can hold (the openid is kept in four tables).
-MAX_SENDER = _length(InboundMessage.sender, IntakeSession.openid, Complaint.openid, Attachment.draft_openid)
-MAX_MEDIA_ID = _length(Attachment.media_id)
-MAX_URL = _length(Attachment.url)
+_SENDER_COLUMNS: list[Any] = [InboundMessage.sender, IntakeSession.openid, Complaint.openid, Attachment.draft_openid]
+MAX_SENDER: int = min(column.type.length for column in _SENDER_COLUMNS)
+MAX_MEDIA_ID: int = Attachment.media_id.type.length
+MAX_URL: int = Attachment.url.type.length
 MAX_MSG_ID = 2**63 - 1  # BIGINT
 MAX_CREATE_TIME = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime holds
 
