@@ -1,81 +1,24 @@
-"""tousu's web process: the WeChat/WeCom callbacks, health, the staff console, the dev simulator."""
+"""tousu's web process: the WeChat/WeCom callbacks, health, the staff console, the dev simulator.
+
+Importing ``bot`` (its settings, its channel clients) does not import Flask: ``tousu worker`` and scheduler/ use
+them without a web server. Flask comes in with :func:`create_app` (bot/app.py).
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Request
-from flask.logging import has_level_handler
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+if TYPE_CHECKING:
+    from flask import Flask
 
-from bot.config import load_settings
-from bot.runtime import Runtime
-from storage.db import Database
-from templates import TEMPLATE_DIR
-
-
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without building the signing serializer for a request that
-    carries no session cookie (every WeChat and WeCom callback): it is an empty session either way, and
-    building it was 3% of a callback's CPU."""
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
-        return super().open_session(app, request)
-
-
-def create_app(config: Mapping[str, Any] | None = None, *, database: Database | None = None) -> Flask:
-    """Build the app; nothing happens at import time and nothing starts in the background here.
-
-    ``config`` overrides environment settings (tests pass everything here). ``database`` lets a caller
-    share an engine (tests). The scheduler is started by `tousu serve` / `tousu worker`, not here.
-    """
-    config = dict(config or {})
-    settings = load_settings(overrides=config)
-    app = Flask(__name__, template_folder=str(TEMPLATE_DIR / "pages"), static_folder=None)
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
-        TESTING=bool(config.get("TESTING", False)),
-        MAX_CONTENT_LENGTH=1024 * 1024,
-    )
-    app.session_interface = CookieSessions()
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
-    db = database or Database(settings.database_url)
-    rt = Runtime(settings=settings, db=db)
-    if "CLOCK" in config:
-        rt.clock = config["CLOCK"]
-    app.extensions["tousu"] = rt
-
-    from bot import console, errors, health, webhook
-
-    app.register_blueprint(webhook.bp)
-    app.register_blueprint(health.bp)
-    errors.init_app(app)
-    if settings.dev:
-        from bot import simulator
-
-        app.register_blueprint(simulator.bp)
-    console.init_app(app, settings, config)
-    _log_to_stderr_unless_configured()
-    return app
-
+    from storage.db import Database
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
-def _log_to_stderr_unless_configured() -> None:
-    """tousu's INFO lines (one per inbound message) must reach an operator.
+def create_app(config: Mapping[str, Any] | None = None, *, database: Database | None = None) -> Flask:
+    """Build the web app (see :func:`bot.app.create_app`)."""
+    from bot.app import create_app as build
 
-    `tousu serve`/`worker` configure logging themselves; gunicorn configures only its own loggers, so
-    without this the per-message lines fell through to Python's last-resort handler, which drops INFO.
-    Like Flask's default handler: added once, only when nothing on the logger's chain handles INFO.
-    """
-    logger = logging.getLogger("tousu")
-    logger.setLevel(logging.INFO)
-    if not has_level_handler(logger):
-        handler = logging.StreamHandler()  # stderr: gunicorn's error log, the journal under systemd
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        logger.addHandler(handler)
+    return build(config, database=database)

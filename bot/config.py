@@ -13,7 +13,7 @@ import binascii
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +34,24 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
-    secret_key: str
-    redis_url: str | None
+    """Secrets (and URLs, which may carry a password) are left out of ``repr``, so no log or traceback shows them."""
+
+    database_url: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    redis_url: str | None = field(repr=False)
     dev: bool
     config_path: Path
     wechat_appid: str
-    wechat_secret: str | None
-    wechat_token: str
-    wechat_aes_key: str | None
+    wechat_secret: str | None = field(repr=False)
+    wechat_token: str = field(repr=False)
+    wechat_aes_key: str | None = field(repr=False)
     wechat_api_base_url: str
     wechat_max_skew_seconds: int
     wecom_corp_id: str | None
-    wecom_secret: str | None
+    wecom_secret: str | None = field(repr=False)
     wecom_agent_id: int | None
-    wecom_token: str | None
-    wecom_aes_key: str | None
+    wecom_token: str | None = field(repr=False)
+    wecom_aes_key: str | None = field(repr=False)
     wecom_api_base_url: str
     policy: CompanyPolicy
 

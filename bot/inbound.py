@@ -1,25 +1,30 @@
-"""One delivery's unit of work: claim it (dedupe), route it, store the reply, all in one transaction."""
+"""One delivery's unit of work: read the message's fields, claim it (dedupe), route it, store the reply.
+
+:func:`to_incoming` is the one check of what a signed message carries against what WeChat sends and what
+the storage columns hold: anything else raises :class:`MalformedMessage` (a 4xx at the edge), so nothing
+a sender controls can fail inside the transaction.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
-from wechatpy.messages import BaseMessage
 
 from handlers.context import HandlerContext
 from handlers.messages import IncomingMessage, Location, Reply
 from handlers.privacy import mask_openid
 from handlers.render import split_text
 from storage.db import Database
-from storage.inbound import claim_inbound, find_inbound, record_reply
-from storage.models import InboundChannel, InboundStatus
+from storage.inbound import MAX_DEDUPE_KEY, claim_inbound, find_inbound, record_reply
+from storage.models import Attachment, Complaint, InboundChannel, InboundMessage, InboundStatus, IntakeSession
 
 log = logging.getLogger("tousu.inbound")
 
@@ -29,35 +34,82 @@ QueueExtra = Callable[[Session, str, str, str, dt.datetime], object]  # session,
 _KINDS = {"text", "image", "voice", "video", "shortvideo", "location", "link", "file", "event"}
 
 
-def to_incoming(msg: BaseMessage) -> IncomingMessage:
-    """Turn a wechatpy message into the plain value handlers work with."""
-    data: dict[str, Any] = dict(getattr(msg, "_data", {}) or {})
-    kind = str(data.get("MsgType") or getattr(msg, "type", "unknown")).lower()
-    if kind not in _KINDS or type(msg).__name__ == "UnknownMessage":
-        kind = "unknown" if kind != "event" else "event"
-    created = int(str(data.get("CreateTime") or "0") or 0) if str(data.get("CreateTime", "0")).isdigit() else 0
-    msg_id = data.get("MsgId")
-    text = data.get("Content") if kind == "text" else data.get("Recognition") if kind == "voice" else None
+#: What the columns a message's fields end up in can hold (the openid is kept in four tables).
+_SENDER_COLUMNS: list[Any] = [InboundMessage.sender, IntakeSession.openid, Complaint.openid, Attachment.draft_openid]
+MAX_SENDER: int = min(column.type.length for column in _SENDER_COLUMNS)
+MAX_MEDIA_ID: int = Attachment.media_id.type.length
+MAX_URL: int = Attachment.url.type.length
+MAX_MSG_ID = 2**63 - 1  # BIGINT
+MAX_CREATE_TIME = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime holds
+
+
+class MalformedMessage(ValueError):
+    """A signed message that WeChat would not send or that could not be stored; answered with a 4xx."""
+
+
+def _text(fields: Mapping[str, Any], name: str, limit: int | None = None) -> str | None:
+    """A flat text field, or None when absent or empty; an element with children is malformed."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedMessage(f"{name}: not a text field")
+    if limit is not None and len(value) > limit:
+        raise MalformedMessage(f"{name}: longer than {limit} characters")
+    return value or None
+
+
+def _whole_number(fields: Mapping[str, Any], name: str, maximum: int) -> int | None:
+    value = _text(fields, name)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) > maximum:
+        raise MalformedMessage(f"{name}: not a whole number up to {maximum}")
+    return int(value)
+
+
+def _coordinate(fields: Mapping[str, Any], name: str, bound: float) -> float:
+    try:
+        value = float(_text(fields, name) or "")
+    except ValueError:
+        raise MalformedMessage(f"{name}: not a number") from None
+    if not math.isfinite(value) or abs(value) > bound:
+        raise MalformedMessage(f"{name}: not a coordinate")
+    return value
+
+
+def to_incoming(fields: Mapping[str, Any]) -> IncomingMessage:
+    """Turn the fields of a parsed callback (``<xml>``'s children) into the value handlers work with."""
+    kind = (_text(fields, "MsgType", 32) or "").lower()
+    if kind not in _KINDS:
+        kind = "unknown"
+    created = _whole_number(fields, "CreateTime", MAX_CREATE_TIME)
+    if created is None:
+        raise MalformedMessage("CreateTime: missing")
+    if _text(fields, "ToUserName") is None:  # the account a reply comes from
+        raise MalformedMessage("ToUserName: missing")
     location = None
     if kind == "location":
-        try:
-            location = Location(float(data["Location_X"]), float(data["Location_Y"]), str(data.get("Label") or ""))
-        except (KeyError, TypeError, ValueError):
-            kind = "unknown"
-    event = getattr(msg, "event", None) if kind == "event" else None
-    return IncomingMessage(
+        location = Location(_coordinate(fields, "Location_X", 90), _coordinate(fields, "Location_Y", 180),
+                            _text(fields, "Label") or "")
+    event = _text(fields, "Event") if kind == "event" else None
+    text_field = {"text": "Content", "voice": "Recognition"}.get(kind)
+    message = IncomingMessage(
         kind="video" if kind == "shortvideo" else kind,
-        sender=str(data.get("FromUserName") or ""),
+        sender=_text(fields, "FromUserName", MAX_SENDER) or "",
         created_at=dt.datetime.fromtimestamp(created, dt.UTC),
-        msg_id=int(msg_id) if msg_id is not None and str(msg_id).isdigit() else None,
-        text=str(text) if text else None,
-        media_id=data.get("MediaId"),
-        pic_url=data.get("PicUrl"),
-        event=str(event).lower() if event else None,
-        event_key=str(data["EventKey"]) if data.get("EventKey") else None,
+        msg_id=_whole_number(fields, "MsgId", MAX_MSG_ID),
+        text=_text(fields, text_field) if text_field else None,
+        media_id=_text(fields, "MediaId", MAX_MEDIA_ID),
+        pic_url=_text(fields, "PicUrl", MAX_URL),
+        event=event.lower() if event else None,
+        event_key=_text(fields, "EventKey"),
         location=location,
-        raw=data,
+        raw={name: value for name, value in fields.items() if isinstance(value, str)},
     )
+    if len(message.dedupe_key) > MAX_DEDUPE_KEY:
+        raise MalformedMessage("FromUserName and Event too long for a delivery key")
+    return message
 
 
 @dataclass
@@ -99,9 +151,10 @@ def deliver(
         return Outcome(first, reply.handler, "ok")
 
 
-def log_delivery(channel: str, message: IncomingMessage | None, outcome: str, handler: str, started: float) -> None:
-    """One structured line per inbound message."""
-    log.info(json.dumps({
+def log_delivery(channel: str, message: IncomingMessage | None, outcome: str, handler: str, started: float,
+                 detail: str | None = None) -> None:
+    """One structured line per inbound message (its openid masked); ``detail`` says why it was refused."""
+    line = {
         "event": "inbound",
         "channel": channel,
         "openid": mask_openid(message.sender) if message else None,
@@ -110,4 +163,7 @@ def log_delivery(channel: str, message: IncomingMessage | None, outcome: str, ha
         "handler": handler,
         "status": outcome,
         "ms": round((time.perf_counter() - started) * 1000, 1),
-    }, ensure_ascii=False))
+    }
+    if detail:
+        line["detail"] = detail
+    log.info(json.dumps(line, ensure_ascii=False))

@@ -68,6 +68,12 @@ class WeChatSide:
         extra = {"Recognition": recognition} if recognition is not None else {}
         return self._msg(openid, "voice", None, MediaId=media_id, Format="amr", MsgId=next_msg_id(), **extra)
 
+    def file(self, openid: str, title: str, size: int = 102400) -> str:
+        """A file from the chat's "文件" button: WeChat sends its name and key, no MediaId."""
+        key = secrets.token_hex(16)
+        return self._msg(openid, "file", None, Title=title, Description=title, FileKey=key, FileMd5=key,
+                         FileTotalLen=size, MsgId=next_msg_id())
+
     def location(self, openid: str, lat: float, lon: float, label: str) -> str:
         return self._msg(
             openid, "location", None, Location_X=lat, Location_Y=lon, Scale=15, Label=label, MsgId=next_msg_id()
@@ -138,6 +144,12 @@ class WeComSide:
             "ToUserName": self.corp_id, "FromUserName": userid, "CreateTime": int(time.time()),
             "MsgType": "text", "Content": content, "MsgId": msg_id or next_msg_id(), "AgentID": self.agent_id,
         })
+
+    def event(self, userid: str | None, event: str, **fields: Any) -> str:
+        """An app event; WeCom's 微信客服 events (kf_msg_or_event) carry no FromUserName, hence ``None``."""
+        sender = {"FromUserName": userid} if userid is not None else {}
+        return message_xml({"ToUserName": self.corp_id, **sender, "CreateTime": int(time.time()), "MsgType": "event",
+                            "Event": event, "AgentID": self.agent_id, **fields})
 
     def sign(self, xml: str, *, timestamp: int | None = None, nonce: str | None = None) -> SignedRequest:
         ts = str(timestamp or int(time.time()))

@@ -91,7 +91,7 @@ def route(session: Session, message: IncomingMessage, ctx: HandlerContext) -> Re
 
 
 def _route_event(session: Session, message: IncomingMessage, ctx: HandlerContext) -> Reply:
-    if message.event in ("subscribe", "subscribe_scan", "scan"):
+    if message.event in ("subscribe", "scan"):
         return Reply([render_message("welcome", ctx=ctx)], handler="welcome")
     if message.event == "unsubscribe":
         intake.forget_customer(session, message.sender)

@@ -34,6 +34,10 @@ def _key(channel: InboundChannel, dedupe_key: str) -> str:
     return f"{channel.value}:{dedupe_key}"
 
 
+#: The longest delivery key (MsgId, or sender+time+event) the column holds whatever the channel.
+MAX_DEDUPE_KEY = _table.c.dedupe_key.type.length - max(len(_key(c, "")) for c in InboundChannel)  # type: ignore[attr-defined]
+
+
 def claim_inbound(
     session: Session, channel: InboundChannel, dedupe_key: str, *, sender: str, msg_type: str,
     msg_id: int | None, received_at: Any,

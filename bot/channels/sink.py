@@ -10,6 +10,7 @@ from bot.channels import Channels, Outgoing, Receipt, Sender, logger
 from bot.channels.wechat import OfficialAccountSender, official_account_client
 from bot.channels.wecom import WeComSender, wecom_client
 from bot.config import Settings
+from handlers.privacy import mask_openid
 from storage.db import Database
 from storage.models import DevSinkMessage, OutboxChannel
 
@@ -26,7 +27,8 @@ class DevSink:
                 channel=message.channel, recipient=message.recipient, payload=dict(message.payload),
                 outbox_id=message.id,
             ))
-        logger.info("dev sink: %s message (outbox %s)", message.channel.value, message.id)  # no recipient: 保密
+        logger.info("dev sink: %s message for %s (outbox %s)", message.channel.value, mask_openid(message.recipient),
+                    message.id)
         return Receipt(note="dev sink: not sent to any platform")
 
 

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.commands import settings_or_exit
-from bot.runtime import _utcnow
 from handlers import accounts
 from handlers.accounts import AccountError
 from handlers.workflow.scope import CONSOLE_ROLE_LABELS, ConsoleRole, console_role
+from storage.base import utcnow as _utcnow
 from storage.db import Database
 from storage.models import Department, Staff, StaffAccount
 
