@@ -51,6 +51,9 @@ _BAD_CIPHERTEXT = (ValueError, KeyError, TypeError, IndexError, struct.error, bi
 DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 #: WeChat delivers a message once and retries three times at most: the fourth delivery is the last one.
 LAST_DELIVERY = 4
+#: WeChat retries a delivery it had no answer to within 5 s (its documented rule; what it does with a 5xx is
+#: not documented), so a delivery that should be retried is answered only after this many seconds.
+RETRY_HOLD_SECONDS = 5.5
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,10 @@ def _database_unavailable(endpoint: Endpoint, rt: Runtime, message: IncomingMess
     log_delivery(endpoint.name, message, "db_unavailable", "apology" if last else "retry", started,
                  detail=f"{type(exc).__name__}, failed delivery {delivery}")
     if not last:
+        # Hold the answer past WeChat's 5-second window: it then retries, as documented, whatever it makes of
+        # a 503. The worker would only fail other messages meanwhile: the database is down.
+        hold = float(current_app.config.get("CALLBACK_RETRY_HOLD_SECONDS", RETRY_HOLD_SECONDS))
+        time.sleep(max(0.0, hold - (time.perf_counter() - started)))
         return Response("database unavailable, deliver again", status=503, mimetype="text/plain")
     return _reply(endpoint, message, render_message("apology"), encrypted)
 
