@@ -102,7 +102,7 @@ def _reminders_between(
         if days < 1:
             moment = start + (end - start) * fraction
         else:
-            elapsed = fraction * days
+            elapsed = round(fraction * days, 9)  # float noise must not push it past midnight (see sla)
             whole = math.floor(elapsed)
             day = calendar.working_day_after(start.date(), whole + 1)
             moment = dt.datetime.combine(day, dt.time(0, 0), tzinfo=SHANGHAI) + dt.timedelta(days=elapsed - whole)
