@@ -41,7 +41,11 @@ DECEMBER_DAYS_FROM_NEXT_YEARS_NOTICE = [
 ]
 
 
-@pytest.mark.parametrize(("day", "working", "reason"), DECEMBER_DAYS_FROM_NEXT_YEARS_NOTICE, ids=str)
+@pytest.mark.parametrize(
+    ("day", "working", "reason"),
+    DECEMBER_DAYS_FROM_NEXT_YEARS_NOTICE,
+    ids=[str(day) for day, _, _ in DECEMBER_DAYS_FROM_NEXT_YEARS_NOTICE],
+)
 def test_december_days_set_by_the_next_years_notice(day: date, working: bool, reason: str) -> None:
     cal = WorkCalendar()
     assert cal.is_working_day(day) is working
@@ -68,17 +72,18 @@ def test_first_working_day_of_2026_is_the_sunday_after_new_year() -> None:
     assert cal.next_working_day(date(2025, 12, 31)) == date(2026, 1, 4)
 
 
+LATE_DECEMBER_STARTS = [
+    # 2025-12-23..26, 29..31 (7); 2026-01-01..03 元旦; Sun 01-04 调休 (8), 01-05 (9), 01-06 (10).
+    (date(2025, 12, 22), date(2026, 1, 6), [23, 24, 25, 26, 29, 30, 31, 4, 5, 6]),
+    # 2018-12-25..28 (4), Sat 12-29 调休 (5); 12-30, Mon 12-31 and 01-01 off; 2019-01-02..04, 07, 08.
+    (date(2018, 12, 24), date(2019, 1, 8), [25, 26, 27, 28, 29, 2, 3, 4, 7, 8]),
+    # 2001-12-25..28 (4), Sat/Sun 12-29/30 调休 (6), Mon 12-31 (7); 2002-01-01..03 off; 01-04, 07, 08.
+    (date(2001, 12, 24), date(2002, 1, 8), [25, 26, 27, 28, 29, 30, 31, 4, 7, 8]),
+]
+
+
 @pytest.mark.parametrize(
-    ("start", "due", "counted"),
-    [
-        # 2025-12-23..26, 29..31 (7); 2026-01-01..03 元旦; Sun 01-04 调休 (8), 01-05 (9), 01-06 (10).
-        (date(2025, 12, 22), date(2026, 1, 6), [23, 24, 25, 26, 29, 30, 31, 4, 5, 6]),
-        # 2018-12-25..28 (4), Sat 12-29 调休 (5); 12-30, Mon 12-31 and 01-01 off; 2019-01-02..04, 07, 08.
-        (date(2018, 12, 24), date(2019, 1, 8), [25, 26, 27, 28, 29, 2, 3, 4, 7, 8]),
-        # 2001-12-25..28 (4), Sat/Sun 12-29/30 调休 (6), Mon 12-31 (7); 2002-01-01..03 off; 01-04, 07, 08.
-        (date(2001, 12, 24), date(2002, 1, 8), [25, 26, 27, 28, 29, 30, 31, 4, 7, 8]),
-    ],
-    ids=str,
+    ("start", "due", "counted"), LATE_DECEMBER_STARTS, ids=[str(start) for start, _, _ in LATE_DECEMBER_STARTS]
 )
 def test_ten_working_days_from_late_december_run_into_the_new_year_block(
     start: date, due: date, counted: list[int]

@@ -12,26 +12,24 @@ import pytest
 
 from handlers.calendar import WorkCalendar
 
+REASONS = [
+    (date(2026, 2, 17), "春节"),  # the library's names, in Chinese
+    (date(2026, 2, 16), "农历除夕"),
+    (date(2025, 10, 1), "国庆节"),
+    (date(2009, 10, 3), "中秋节、国庆节"),  # two holidays on one day: the library joins them with "; "
+    (date(2028, 10, 3), "中秋节、国庆节"),
+    # A weekend or substituted day off names the block it lies in, looking both ways:
+    (date(2010, 4, 4), "清明节假期 · 周末"),  # Sun; 清明节 is Mon 4/5, two days later
+    (date(2009, 10, 4), "国庆节、中秋节假期 · 周末"),  # the block has a day that is both
+    (date(2003, 2, 6), "春节假期 · 休息日（由 2003-02-08 调休）"),  # a 春节（补假） day in the block
+    (date(2026, 2, 21), "春节假期 · 周末"),
+    (date(2026, 3, 7), "周末"),  # a plain weekend
+    (date(2026, 3, 9), "工作日"),
+    (date(2026, 2, 28), "调休上班"),
+]
 
-@pytest.mark.parametrize(
-    ("day", "reason"),
-    [
-        (date(2026, 2, 17), "春节"),  # the library's names, in Chinese
-        (date(2026, 2, 16), "农历除夕"),
-        (date(2025, 10, 1), "国庆节"),
-        (date(2009, 10, 3), "中秋节、国庆节"),  # two holidays on one day: the library joins them with "; "
-        (date(2028, 10, 3), "中秋节、国庆节"),
-        # A weekend or substituted day off names the block it lies in, looking both ways:
-        (date(2010, 4, 4), "清明节假期 · 周末"),  # Sun; 清明节 is Mon 4/5, two days later
-        (date(2009, 10, 4), "国庆节、中秋节假期 · 周末"),  # the block has a day that is both
-        (date(2003, 2, 6), "春节假期 · 休息日（由 2003-02-08 调休）"),  # a 春节（补假） day in the block
-        (date(2026, 2, 21), "春节假期 · 周末"),
-        (date(2026, 3, 7), "周末"),  # a plain weekend
-        (date(2026, 3, 9), "工作日"),
-        (date(2026, 2, 28), "调休上班"),
-    ],
-    ids=str,
-)
+
+@pytest.mark.parametrize(("day", "reason"), REASONS, ids=[str(day) for day, _ in REASONS])
 def test_reason_of_a_day(day: date, reason: str) -> None:
     assert WorkCalendar().day_info(day).reason == reason
 

@@ -174,7 +174,7 @@ def test_actors_as_the_timeline_names_them(world: World) -> None:
         ({"sla_at": {"assigned": dt.date(2026, 3, 5)}}, {"sla_at": {"assigned": "2026-03-05"}}),
         ((1, "a", None, True), [1, "a", None, True]),
     ],
-    ids=repr,
+    ids=["str-enum", "plan-status", "decimal", "date", "aware-datetime", "nested-mapping", "tuple"],
 )
 def test_json_values_are_what_the_database_gives_back(value: object, stored: object) -> None:
     converted = json_value(value)
