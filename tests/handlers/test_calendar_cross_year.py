@@ -34,10 +34,10 @@ DECEMBER_DAYS_FROM_NEXT_YEARS_NOTICE = [
     (date(2006, 12, 30), True, "调休上班"),  # Sat, 2007 元旦
     (date(2006, 12, 31), True, "调休上班"),  # Sun, 2007 元旦
     (date(2007, 12, 29), True, "调休上班"),  # Sat, 2008 元旦
-    (date(2007, 12, 31), False, "休息日（由 2007-12-29 调休）"),  # Mon, 2008 元旦
+    (date(2007, 12, 31), False, "元旦假期 · 休息日（由 2007-12-29 调休）"),  # Mon, 2008 元旦
     (date(2011, 12, 31), True, "调休上班"),  # Sat, 2012 元旦
     (date(2018, 12, 29), True, "调休上班"),  # Sat, 2019 元旦
-    (date(2018, 12, 31), False, "休息日（由 2018-12-29 调休）"),  # Mon, 2019 元旦
+    (date(2018, 12, 31), False, "元旦假期 · 休息日（由 2018-12-29 调休）"),  # Mon, 2019 元旦
 ]
 
 
@@ -62,6 +62,17 @@ def test_january_days_off_given_for_december_working_weekends() -> None:
     assert january[2].reason == "元旦假期 · 休息日（由 2001-12-29 调休）"
     assert january[3].reason == "元旦假期 · 休息日（由 2001-12-30 调休）"
     assert (january[4].is_working_day, january[4].reason) == (True, "工作日")
+
+
+@pytest.mark.parametrize(
+    "day",
+    [date(2016, 12, 31), date(2018, 12, 30), date(2023, 12, 30), date(2023, 12, 31)],
+    ids=str,
+)
+def test_december_weekends_of_a_new_year_block_name_it(day: date) -> None:
+    """Regression: the block was searched within the day's own year only, so the December days of a
+    元旦 block (2023: 12/30–1/1 放假) read as a plain 周末, unlike the January ones."""
+    assert WorkCalendar().day_info(day).reason == "元旦假期 · 周末"
 
 
 def test_first_working_day_of_2026_is_the_sunday_after_new_year() -> None:
