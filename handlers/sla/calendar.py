@@ -334,24 +334,24 @@ class WorkCalendar:
             return name.replace("; ", "、")  # two holidays on one day (2028-10-03: 中秋节、国庆节)
         # A weekend or a substituted day off (休息日（由 2026-02-14 调休）) inside a holiday block:
         # say which holiday it belongs to, so "2/21 周末" reads as part of the Spring Festival.
-        festival = self._block_festival(day, y)
+        festival = self._block_festival(day)
         plain = name or "周末"
         return f"{festival}假期 · {plain}" if festival else plain
 
-    def _block_festival(self, day: date, y: _Year) -> str | None:
+    def _block_festival(self, day: date) -> str | None:
         """The holiday(s) a weekend or substituted day off belongs to: those named in its block.
 
         The block is the run of consecutive days off around ``day``; 2025-10-07 lies in the joint
-        国庆节、中秋节 block, 2026-02-21 in the 春节 one.
+        国庆节、中秋节 block, 2026-02-21 in the 春节 one. It may cross New Year (2023-12-30 → 2024-01-01).
         """
         found: dict[date, str] = {}
         for step in (-1, 1):
             cursor = day
             for _ in range(12):
                 cursor += timedelta(days=step)
-                if cursor.year != y.year or self.is_working_day(cursor):
+                if self.is_working_day(cursor):
                     break
-                name = y.names.get(cursor)
+                name = self._year(cursor.year).names.get(cursor)
                 if name and "调休" not in name:
                     festival = name.split("（")[0]  # drop （补假）/（推定）
                     found[cursor] = "春节" if festival == "农历除夕" else festival

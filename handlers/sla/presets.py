@@ -835,7 +835,9 @@ def reminders_between(
             start_utc = start.astimezone(UTC)
             moment = (start_utc + (due.astimezone(UTC) - start_utc) * fraction).astimezone(SHANGHAI)
         else:
-            elapsed = fraction * days
+            # Rounded: float noise (0.58 × 50 = 28.999…96) would otherwise round, in microseconds, to
+            # 00:00 of the next calendar day, which may be a holiday.
+            elapsed = round(fraction * days, 9)
             whole = math.floor(elapsed)
             day = calendar.working_day_after(start.date(), whole + 1)
             moment = datetime.combine(day, time(0, 0), tzinfo=SHANGHAI) + timedelta(days=elapsed - whole)
