@@ -80,6 +80,8 @@ def route(session: Session, message: IncomingMessage, ctx: HandlerContext) -> Re
         return intake.start(session, row, ctx)
     if command == cmd.HELP:
         return Reply([render_message("help", ctx=ctx)], handler="help")
+    if command == cmd.FAQ:
+        return faq.show_menu(session, row, ctx)
     entry = faq.match(session, text, ctx)
     if entry is not None:
         return faq.answer(entry, ctx)

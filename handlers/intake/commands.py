@@ -22,6 +22,7 @@ RESTART = "restart"  # an idle draft: start again
 START = "start"  # 投诉 / 我要投诉
 DONE = "done"  # at the evidence step: no more photos
 STATUS = "status"  # 查询: the status query
+FAQ = "faq"  # 常见问题: the FAQ menu, as the menu button opens it
 
 _WORDS: dict[str, frozenset[str]] = {
     CANCEL: frozenset({"取消", "退出", "取消投诉", "不投诉了", "不想投诉了", "撤销", "放弃", "cancel", "quit"}),
@@ -36,11 +37,12 @@ _WORDS: dict[str, frozenset[str]] = {
     DONE: frozenset({"好了", "好", "好的", "完成", "发完了", "发完", "完了", "就这些", "没了", "ok", "可以了", "完毕",
                      "提交", "传完了", "就这么多"}),
     STATUS: frozenset({"查询", "查进度", "进度", "进度查询", "查询进度", "我的投诉", "投诉进度", "查投诉"}),
+    FAQ: frozenset({"常见问题", "常见问题解答", "问题解答", "faq", "常见问答"}),
 }  # fmt: skip
 
 # The order a word is looked up in when it belongs to several groups depends on the situation, so
 # callers ask for the groups they accept (see `is_`), except for the context-free ones here.
-_GLOBAL_ORDER = (CANCEL, BACK, SKIP, HELP, HUMAN, START, STATUS)
+_GLOBAL_ORDER = (CANCEL, BACK, SKIP, HELP, HUMAN, START, STATUS, FAQ)
 
 
 def normalise(text: str) -> str:
@@ -65,7 +67,7 @@ def is_no(text: str | None) -> bool:
 
 
 def command_of(text: str | None) -> str | None:
-    """The context-free command ``text`` is (取消, 上一步, 跳过, 帮助, 人工, 投诉, 查询), if any."""
+    """The context-free command ``text`` is (取消, 上一步, 跳过, 帮助, 人工, 投诉, 查询, 常见问题), if any."""
     if text is None:
         return None
     s = normalise(text)

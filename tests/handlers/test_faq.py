@@ -94,6 +94,15 @@ def test_the_faq_menu_and_its_numbers(db: Database, company_config: dict[str, An
     assert chat.handlers[-1] != "faq"
 
 
+@pytest.mark.parametrize("typed", ["常见问题", "常见问题。", "FAQ"])
+def test_typing_the_menu_buttons_words_opens_the_faq_menu(db: Database, company_config: dict[str, Any],
+                                                          typed: str) -> None:
+    chat = Chat(db, company_config)
+    menu = chat.send(typed)
+    assert chat.handlers[-1] == "faq_menu" and "1. 投诉处理需要多长时间？" in menu
+    assert "保密" in chat.send("6")
+
+
 def test_the_faq_menu_expires(db: Database, company_config: dict[str, Any]) -> None:
     chat = Chat(db, company_config)
     chat.click("FAQ")
