@@ -789,6 +789,7 @@ def _extract(text: str, ctx: HandlerContext) -> Any:
         category_options=form.options_for("category"),
         problem_type_options=form.options_for("problem_type"),
         demand_options=form.options_for("demands"),
+        quality_categories=ctx.policy.quality_categories,
     )
 
 

@@ -12,7 +12,7 @@ never read again as a batch, a date or a quantity.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -31,7 +31,6 @@ from handlers.text.words import BATCH_WORDS
 #: Only the start of a very long message is read: a first message is a few sentences.
 EXTRACT_INPUT_LIMIT = 2000
 #: Category code that a recognised problem type (划痕, 变形 …) implies.
-QUALITY_CATEGORY = "product_quality"
 #: Option codes never inferred from prose: "其他" in a sentence is not a choice.
 _NEVER_INFERRED = frozenset({"other"})
 #: Marks text already used by an earlier finding; matches none of the patterns below.
@@ -236,14 +235,15 @@ def extract(
     category_options: Sequence[ChoiceOption] = CATEGORY_OPTIONS,
     problem_type_options: Sequence[ChoiceOption] = PROBLEM_TYPE_OPTIONS,
     demand_options: Sequence[ChoiceOption] = DEMAND_OPTIONS,
+    quality_categories: Collection[str] = ("product_quality",),
 ) -> Extracted:
     """Read whatever complaint fields a free-text message states (抽取), never raising.
 
     Phone, batch, purchase date and quantity are cut out of the text in that order; categories,
     problem type and demands are matched by the same synonym tables as the choice steps, so
     configuration that teaches the choice step a word teaches extraction too. A single problem type
-    is taken; several (划痕 and 变形) leave it to the question. A problem type implies 产品质量
-    unless the text names another category.
+    is taken; several (划痕 and 变形) leave it to the question. A problem type implies the quality
+    category (the policy's ``quality_categories``, when it has exactly one) unless the text names another.
     """
     cleaned = clean_text(text)[:EXTRACT_INPUT_LIMIT]
     work = _Work(cleaned)
@@ -259,8 +259,9 @@ def extract(
     category_codes = _inferred(cleaned, category_options)
     category: str | None = None
     known_categories = {code for code, _, _ in category_options}
-    if problem_codes and set(category_codes) <= {QUALITY_CATEGORY} and QUALITY_CATEGORY in known_categories:
-        category = QUALITY_CATEGORY
+    quality = [code for code in quality_categories if code in known_categories]
+    if problem_codes and len(quality) == 1 and set(category_codes) <= set(quality):
+        category = quality[0]
     elif len(category_codes) == 1:
         category = category_codes[0]
     demands = tuple(_inferred(cleaned, demand_options))

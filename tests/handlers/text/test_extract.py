@@ -239,3 +239,11 @@ def test_extract_never_raises_and_lines_match_fields(text: str, today: date) -> 
     assert len(found.understood) == len(found.displays)
     if found.purchase_date is not None:
         assert found.purchase_date <= today
+
+
+def test_a_problem_type_implies_the_policys_quality_category_only() -> None:
+    # A company whose quality objections are filed under another code: the implied category follows it.
+    options = (ChoiceOption("quality", "质量异议", ("质量",)), ChoiceOption("service", "服务态度", ("态度",)))
+    assert extract("铝板表面有划痕", today=MONDAY, category_options=options,
+                   quality_categories=("quality",)).category == "quality"
+    assert extract("铝板表面有划痕", today=MONDAY, category_options=options, quality_categories=()).category is None
