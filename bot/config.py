@@ -173,7 +173,7 @@ def load_settings(
 
     public_base_url = _url("PUBLIC_BASE_URL", env.get("PUBLIC_BASE_URL") or (DEV_PUBLIC_BASE_URL if dev else ""))
     if not public_base_url:
-        raise ConfigError("PUBLIC_BASE_URL: required outside dev mode (the console's address, for links in WeCom cards)")
+        raise ConfigError("PUBLIC_BASE_URL: required outside dev mode (the console's address, for WeCom card links)")
 
     skew = _int("WECHAT_MAX_SKEW_SECONDS", env.get("WECHAT_MAX_SKEW_SECONDS"), 300)
     config_path = Path(env.get("TOUSU_CONFIG") or "tousu.toml")
