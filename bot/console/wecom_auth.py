@@ -109,7 +109,9 @@ def _client() -> WeComClient | None:
 
 
 def _refused(reason: str, status: int) -> ResponseReturnValue:
-    return render_template("console/wecom_error.html", reason=reason, dev=runtime().settings.dev), status
+    # current_user explicitly: the simulator (dev sign-in) renders this outside the console blueprint.
+    return render_template("console/wecom_error.html", reason=reason, dev=runtime().settings.dev,
+                           current_user=current_user), status
 
 
 @bp.get("/login")
