@@ -130,7 +130,8 @@ def test_every_workflow_staff_message_is_a_card_linking_to_its_case(session, com
     assert rows, f"no {kind} message was queued"
     for row in rows:
         assert row.complaint_id == complaint.id
-        assert row.payload["url"] == case_link(complaint) == f"/console/wecom/login?next=/console/cases/{complaint.number}"
+        assert row.payload["url"] == case_link(complaint)
+        assert case_link(complaint) == f"/console/wecom/login?next=/console/cases/{complaint.number}"
         assert row.payload["title"]
     bodies = send_through_fake(fake_wechat, rows)
     assert len(bodies) == len(rows)
