@@ -26,6 +26,7 @@ DEV_WECHAT_TOKEN = "tousu-dev-token"  # noqa: S105 (dev mode only, refused in pr
 DEV_AES_KEY = "a" * 43
 DEV_APPID = "wxd0000000000dev0"
 DEV_CORP_ID = "wwd0000000000dev0"
+DEV_PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # `make run`'s address
 
 
 class ConfigError(Exception):
@@ -54,6 +55,10 @@ class Settings:
     wecom_aes_key: str | None = field(repr=False)
     wecom_api_base_url: str
     policy: CompanyPolicy
+    # Where staff's browsers reach this server: the links in WeCom cards and the OAuth redirect_uri.
+    public_base_url: str = DEV_PUBLIC_BASE_URL
+    # Host of WeCom's 网页授权 page (connect/oauth2/authorize); a local fake in tests.
+    wecom_oauth_base_url: str = "https://open.weixin.qq.com"
 
     @property
     def outbound_enabled(self) -> bool:
@@ -95,6 +100,8 @@ def _int(name: str, value: str | None, default: int | None, minimum: int = 0) ->
 
 
 def _url(name: str, value: str) -> str:
+    if not value:
+        return value
     if not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name}: must be an http(s) URL (got {value!r})")
     return value.rstrip("/")
@@ -164,6 +171,10 @@ def load_settings(
             if value is None:
                 raise ConfigError(f"{name}: required outside dev mode (staff reminders go through WeCom)")
 
+    public_base_url = _url("PUBLIC_BASE_URL", env.get("PUBLIC_BASE_URL") or (DEV_PUBLIC_BASE_URL if dev else ""))
+    if not public_base_url:
+        raise ConfigError("PUBLIC_BASE_URL: required outside dev mode (the console's address, for WeCom card links)")
+
     skew = _int("WECHAT_MAX_SKEW_SECONDS", env.get("WECHAT_MAX_SKEW_SECONDS"), 300)
     config_path = Path(env.get("TOUSU_CONFIG") or "tousu.toml")
     company = over.get("COMPANY") or load_company_config(config_path, dev=dev)
@@ -194,4 +205,7 @@ def load_settings(
         wecom_aes_key=wecom_aes_key,
         wecom_api_base_url=_url("WECOM_API_BASE_URL", env.get("WECOM_API_BASE_URL") or "https://qyapi.weixin.qq.com"),
         policy=policy,
+        public_base_url=public_base_url,
+        wecom_oauth_base_url=_url(
+            "WECOM_OAUTH_BASE_URL", env.get("WECOM_OAUTH_BASE_URL") or "https://open.weixin.qq.com"),
     )

@@ -5,6 +5,11 @@ The page sends what you type here; this module signs and encrypts it exactly as 
 reply the way WeChat would. It also shows what landed for that user in the outbox and the dev sink
 (messages the scheduler would have sent through the APIs), and what staff received through WeCom.
 Registered only when TOUSU_DEV=1; otherwise /dev/* is a 404.
+
+A staff card's link opens the case as WeCom would: signed in as the person who tapped it. Without WeCom
+credentials there is no WeCom OAuth to ask, so the staff pane offers one link per recipient ("以 赵磊 身份
+打开") that signs in as that person directly (:func:`wecom_signin`, dev mode only). With credentials the
+card's own link goes through the real OAuth flow.
 """
 
 from __future__ import annotations
@@ -12,17 +17,18 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
+from bot.console.wecom_auth import sign_in_userid
 from bot.runtime import runtime
 from bot.wechat_sim import Mode, WeChatSide
-from storage.models import DevSinkMessage, OutboxChannel, OutboxMessage, OutboxStatus
+from storage.models import DevSinkMessage, OutboxChannel, OutboxMessage, OutboxStatus, Staff
 
 #: Scripts and style sheets of tousu's pages, served from files so that no page needs inline code.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -115,11 +121,43 @@ def feed() -> ResponseReturnValue:
     customer = [sent(m) for m in sink if m.recipient == openid] + [pending(m) for m in queued if m.recipient == openid]
     staff = [sent(m) for m in sink if m.channel == OutboxChannel.WECOM_APP]
     staff += [pending(m) for m in queued if m.channel == OutboxChannel.WECOM_APP]
+    add_open_links(staff)
     return jsonify(customer=customer, staff=staff)
+
+
+def add_open_links(rows: list[dict[str, Any]]) -> None:
+    """Each staff card's way in: one dev sign-in link per recipient, or (with WeCom configured) the card's
+    own link, which goes through WeCom OAuth like a real tap."""
+    settings = runtime().settings
+    cards = [r for r in rows if r.get("url")]
+    userids = {u for r in cards for u in r["to"].split("|") if u}
+    with runtime().db.read_sessions() as s:
+        names = dict(s.execute(sa.select(Staff.wecom_userid, Staff.name).where(Staff.wecom_userid.in_(userids))).all())
+    for r in cards:
+        if settings.wecom_enabled:
+            r["links"] = [{"label": "", "href": r["url"]}]
+            continue
+        target = parse_qs(urlsplit(r["url"]).query).get("next", [""])[0]
+        r["links"] = [
+            {"label": names.get(u, u), "href": url_for("simulator.wecom_signin", userid=u, next=target)}
+            for u in r["to"].split("|") if u
+        ]
+
+
+@bp.get("/wecom/signin")
+def wecom_signin() -> ResponseReturnValue:
+    """Play WeCom's authorize step in dev mode: sign in as ``userid`` (a person of the org chart, who
+    must be active, exactly as after WeCom OAuth) and go to ``next``. Refused (404) outside dev mode,
+    and when WeCom is configured (then the real OAuth flow is the way in)."""
+    settings = runtime().settings
+    if not settings.dev or settings.wecom_enabled:
+        abort(404)
+    return sign_in_userid(request.args.get("userid", ""), request.args.get("next", ""))
 
 
 def row(key: str, channel: OutboxChannel, recipient: str, payload: dict[str, Any], at: Any, state: str,
         delivered: bool) -> dict[str, Any]:
     """One message of the feed; ``key`` names it for the page (which shows each delivered one once)."""
     return {"key": key, "channel": channel.value, "to": recipient, "text": payload.get("text"),
-            "title": payload.get("title"), "at": at.isoformat(), "state": state, "delivered": delivered}
+            "title": payload.get("title"), "url": payload.get("url"), "at": at.isoformat(), "state": state,
+            "delivered": delivered}

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from storage.models import AuditEvent, Complaint, Staff
 
 LOGIN_SUCCEEDED = "login.succeeded"
+LOGIN_WECOM = "login.wecom"  # signed in through WeCom OAuth (企业微信网页授权), no password
 LOGIN_FAILED = "login.failed"
 LOGIN_LOCKED = "login.locked"
 LOGIN_DISABLED = "login.disabled"
@@ -29,6 +30,7 @@ ACCOUNT_DISABLED = "account.disabled"
 ACCOUNT_ENABLED = "account.enabled"
 ACCOUNT_UNLOCKED = "account.unlocked"
 CASE_VIEWED = "case.viewed"
+EXPORT_PRINT = "export.print"  # the printable 客户投诉处理闭环管理单 of one case
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,12 @@ __all__ = [
     "ACCOUNT_UNLOCKED",
     "CASE_VIEWED",
     "CLI",
+    "EXPORT_PRINT",
     "LOGIN_DISABLED",
     "LOGIN_FAILED",
     "LOGIN_LOCKED",
     "LOGIN_SUCCEEDED",
+    "LOGIN_WECOM",
     "LOGOUT",
     "SESSION_EXPIRED",
     "Origin",

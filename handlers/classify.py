@@ -52,6 +52,7 @@ from handlers.privacy import mask_phone
 from handlers.render import render_message
 from handlers.sla.presets import SlaPreset
 from handlers.text import NUMBER_PATTERN, clean_text, to_number
+from handlers.workflow.notify import card_title, case_link
 from handlers.workflow.settings import WorkflowSettings
 from storage.models import Complaint, Department, DepartmentKind, Severity, Staff
 from storage.outbox import queue_staff_text
@@ -339,7 +340,8 @@ def notify_new_case(
     office = head_userids(session, route.lead_office, policy)
     if office:
         queue_staff_text(session, office, render_message("intake/staff_new_case", **common), now=now,
-                         dedupe_key=f"new-case:{complaint.number}", complaint_id=complaint.id)
+                         dedupe_key=f"new-case:{complaint.number}", complaint_id=complaint.id,
+                         title=card_title(complaint, "new_case"), url=case_link(complaint))
         told += office
     else:
         log.warning("no head on record for %s: new case %s not announced", route.lead_office, complaint.number)
@@ -347,7 +349,8 @@ def notify_new_case(
         management = management_userids(session, policy)
         if management:
             queue_staff_text(session, management, render_message("intake/staff_major", **common), now=now,
-                             dedupe_key=major_notice_key(complaint), complaint_id=complaint.id)
+                             dedupe_key=major_notice_key(complaint), complaint_id=complaint.id,
+                             title=card_title(complaint, "major"), url=case_link(complaint))
             told += management
         else:
             log.warning("no management on record: major case %s not escalated", complaint.number)

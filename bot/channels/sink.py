@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.channels import Channels, Outgoing, Receipt, Sender, logger
 from bot.channels.wechat import OfficialAccountSender, official_account_client
-from bot.channels.wecom import WeComSender, wecom_client
+from bot.channels.wecom import WeComSender, absolute_url, wecom_client
 from bot.config import Settings
 from handlers.privacy import mask_openid
 from storage.db import Database
@@ -18,14 +18,17 @@ from storage.models import DevSinkMessage, OutboxChannel
 class DevSink:
     """A sender that records the message in ``dev_sink_message`` instead of calling any API."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, public_base_url: str | None = None) -> None:
         self.db = db
+        self.public_base_url = public_base_url  # staff cards: the link as WeCom would get it
 
     def send(self, message: Outgoing) -> Receipt:
+        payload = dict(message.payload)
+        if self.public_base_url and isinstance(payload.get("url"), str):
+            payload["url"] = absolute_url(self.public_base_url, payload["url"])
         with self.db.transaction() as session:
             session.add(DevSinkMessage(
-                channel=message.channel, recipient=message.recipient, payload=dict(message.payload),
-                outbox_id=message.id,
+                channel=message.channel, recipient=message.recipient, payload=payload, outbox_id=message.id,
             ))
         logger.info("dev sink: %s message for %s (outbox %s)", message.channel.value, mask_openid(message.recipient),
                     message.id)
@@ -42,7 +45,8 @@ def build_channels(settings: Settings, db: Database, *, timeout: float = 5.0) ->
     oa_client = official_account_client(settings, timeout=timeout)
     staff_client = wecom_client(settings, timeout=timeout)
     customer: Sender = OfficialAccountSender(oa_client) if oa_client else sink
-    staff: Sender = WeComSender(staff_client) if staff_client else sink
+    staff: Sender = WeComSender(staff_client, settings.public_base_url) if staff_client else DevSink(
+        db, public_base_url=settings.public_base_url)
     return {
         OutboxChannel.WECHAT_CUSTOM: customer,
         OutboxChannel.WECHAT_TEMPLATE: customer,

@@ -6,7 +6,9 @@ configurable base URL including ``gettoken``, timeouts everywhere, one shared to
 
 from __future__ import annotations
 
+import html
 from typing import Any
+from urllib.parse import urljoin
 
 from wechatpy.enterprise import WeChatClient as WeComBaseClient
 from wechatpy.session import SessionStorage
@@ -18,6 +20,10 @@ from bot.channels.wechat import DEFAULT_TIMEOUT, SharedTokenClient, secret_tag, 
 from bot.config import Settings
 
 WECOM_API = "https://qyapi.weixin.qq.com"
+# WeCom's limits for a text card (it cuts longer parts itself, possibly mid-character).
+CARD_TITLE_BYTES = 128
+CARD_DESCRIPTION_BYTES = 512
+CARD_BUTTON = "查看详情"  # btntxt: at most 4 characters
 
 
 class WeComClient(SharedTokenClient, WeComBaseClient):
@@ -41,14 +47,60 @@ class WeComClient(SharedTokenClient, WeComBaseClient):
         """A text app message; the answer's ``invaliduser`` lists ids that got nothing (errcode still 0)."""
         return self._send(userids, {"msgtype": "text", "text": {"content": text}})
 
-    def send_textcard(self, userids: list[str], title: str, description: str, url: str) -> dict[str, Any]:
-        """A text card (title, ≤512-byte description, a link to open); WeCom truncates longer parts itself."""
-        card = {"title": title, "description": description, "url": url}
+    def send_textcard(self, userids: list[str], title: str, description: str, url: str,
+                      button: str = CARD_BUTTON) -> dict[str, Any]:
+        """A text card: title (≤128 bytes), description (≤512 bytes; ``<br>`` and ``<div class="gray|normal|
+        highlight">`` allowed), the link a tap opens, and the button's text. :func:`card_description`
+        makes a description of a plain text."""
+        card = {"title": title, "description": description, "url": url, "btntxt": button}
         return self._send(userids, {"msgtype": "textcard", "textcard": card})
+
+    def get_user_info(self, code: str) -> dict[str, Any]:
+        """企业微信网页授权: the person behind an OAuth ``code`` (``auth/getuserinfo``): ``userid`` for a
+        member of the company, ``openid`` (no userid) for anyone else. 40029: the code is invalid, used or
+        older than 5 minutes (raised as ``WeChatClientException`` with that errcode)."""
+        return self._json(self.get("auth/getuserinfo", params={"code": code}))
 
     def _send(self, userids: list[str], message: dict[str, Any]) -> dict[str, Any]:
         body = {"touser": "|".join(userids), "agentid": self.agent_id, **message}
         return self._json(self.post("message/send", data=body))
+
+
+def fit_bytes(text: str, limit: int) -> str:
+    """``text`` within ``limit`` UTF-8 bytes, cut on a character boundary with an ellipsis."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    budget = limit - len("…".encode())
+    return text.encode("utf-8")[:budget].decode("utf-8", errors="ignore") + "…"
+
+
+def card_description(text: str, limit: int = CARD_DESCRIPTION_BYTES) -> str:
+    """A plain staff text as a card description: escaped, one ``<br>`` per line break, within ``limit``
+    bytes. Whole lines are kept while they fit; the first that does not is cut with an ellipsis."""
+    lines = [html.escape(line, quote=False) for line in text.strip().splitlines()]
+    out = ""
+    for line in lines:
+        candidate = f"{out}<br>{line}" if out else line
+        if len(candidate.encode("utf-8")) <= limit:
+            out = candidate
+            continue
+        room = limit - len(out.encode("utf-8")) - (len(b"<br>") if out else 0)
+        if room > len("…".encode()) + 3:
+            # Cut the escaped line without splitting an entity (&lt; …): drop a trailing partial one.
+            cut = fit_bytes(line, room)
+            amp = cut.rfind("&")
+            if amp != -1 and ";" not in cut[amp:]:
+                cut = cut[:amp] + "…"
+            out = f"{out}<br>{cut}" if out else cut
+        break
+    return out
+
+
+def absolute_url(base_url: str, url: str) -> str:
+    """A link queued as a path (``/console/wecom/login?next=…``) on ``PUBLIC_BASE_URL``; a full URL as is."""
+    if url.startswith(("http://", "https://")):
+        return url
+    return urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
 
 
 def wecom_storage(redis_url: str | None, corp_id: str, agent_id: int) -> SessionStorage:
@@ -65,10 +117,15 @@ def wecom_client(settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> WeC
 
 
 class WeComSender:
-    """Sends staff notifications (WECOM_APP rows: recipient ``"id1|id2"``, payload text[, title, url])."""
+    """Sends staff notifications (WECOM_APP rows: recipient ``"id1|id2"``, payload text[, title, url]).
 
-    def __init__(self, client: WeComClient) -> None:
+    A row with a title and a url is a text card (the url, usually a path queued by handlers, is made
+    absolute on ``public_base_url``); otherwise a text message.
+    """
+
+    def __init__(self, client: WeComClient, public_base_url: str = "") -> None:
         self.client = client
+        self.public_base_url = public_base_url
 
     def send(self, message: Outgoing) -> Receipt:
         userids = [u for u in message.recipient.split("|") if u]
@@ -81,7 +138,9 @@ class WeComSender:
         cut = False
         try:
             if title and url:
-                result = self.client.send_textcard(userids, title, text, url)
+                result = self.client.send_textcard(userids, fit_bytes(title, CARD_TITLE_BYTES),
+                                                   card_description(text),
+                                                   absolute_url(self.public_base_url, url))
             else:
                 text, cut = fit_text(f"{title}\n{text}" if title else text)
                 result = self.client.send_text(userids, text)
@@ -101,4 +160,16 @@ class WeComSender:
         return Receipt(note="; ".join(notes) or None)
 
 
-__all__ = ["WECOM_API", "WeComClient", "WeComSender", "wecom_client", "wecom_storage"]
+__all__ = [
+    "CARD_BUTTON",
+    "CARD_DESCRIPTION_BYTES",
+    "CARD_TITLE_BYTES",
+    "WECOM_API",
+    "WeComClient",
+    "WeComSender",
+    "absolute_url",
+    "card_description",
+    "fit_bytes",
+    "wecom_client",
+    "wecom_storage",
+]

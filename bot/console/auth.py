@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -67,13 +69,28 @@ def load_user(user_id: str) -> ConsoleUser | None:
                            role=console_role(s, staff), department_name=department.name if department else None)
 
 
+def console_user(s: Session, staff: Staff, account: StaffAccount) -> ConsoleUser:
+    """The session's user for a person whose sign-in just succeeded (password or WeCom)."""
+    department = s.get(Department, staff.department_id) if staff.department_id else None
+    return ConsoleUser(staff=staff, login=account.login, token=account.session_token, role=console_role(s, staff),
+                       department_name=department.name if department else None)
+
+
+def start_session(user: ConsoleUser, moment: dt.datetime) -> None:
+    """Sign ``user`` in on this browser: the one session set-up of every way of signing in."""
+    session.clear()  # nothing from before the sign-in survives it (session fixation)
+    login_user(user)
+    session.permanent = True  # the cookie expires with the idle timeout, refreshed by each request
+    session[SEEN_KEY] = moment.timestamp()
+
+
 class LoginForm(FlaskForm):
     login = StringField(validators=[DataRequired(), Length(max=64)])
     password = PasswordField(validators=[DataRequired(), Length(max=256)])
     next = HiddenField()
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path inside the console (never another site: no open redirect)."""
     if target:
         parts = urlsplit(target)
@@ -94,7 +111,7 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         form.next.data = request.args.get("next", "")
         return _page(form, reason=request.args.get("reason"))
     if not form.validate():
@@ -106,10 +123,7 @@ def login() -> ResponseReturnValue:
                                        origin=origin(), policy=settings.lockout)
         user = None
         if result.ok and result.staff is not None and result.account is not None:
-            department = s.get(Department, result.staff.department_id) if result.staff.department_id else None
-            user = ConsoleUser(staff=result.staff, login=result.account.login, token=result.account.session_token,
-                               role=console_role(s, result.staff),
-                               department_name=department.name if department else None)
+            user = console_user(s, result.staff, result.account)
     if user is None:
         minutes = None
         if result.locked_until is not None:
@@ -117,11 +131,8 @@ def login() -> ResponseReturnValue:
         status = 423 if result.outcome == "locked" else 403 if result.outcome == "disabled" else 401
         form.password.data = ""
         return _page(form, status, error=result.outcome, minutes=minutes)
-    session.clear()  # nothing from before the sign-in survives it (session fixation)
-    login_user(user)
-    session.permanent = True  # the cookie expires with the idle timeout, refreshed by each request
-    session[SEEN_KEY] = moment.timestamp()
-    return redirect(_safe_next(form.next.data))
+    start_session(user, moment)
+    return redirect(safe_next(form.next.data))
 
 
 @bp.errorhandler(RateLimitExceeded)

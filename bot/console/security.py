@@ -19,7 +19,8 @@ from handlers.audit import Origin
 from storage.models import Staff
 
 # Reachable without signing in.
-PUBLIC_ENDPOINTS: Final = frozenset({"console.static", "console.auth.login"})
+PUBLIC_ENDPOINTS: Final = frozenset({"console.static", "console.auth.login",
+                                     "console.wecom.login", "console.wecom.callback"})  # WeCom OAuth sign-in
 
 # The brief's policy, plus base-uri and object-src: nothing but our own files, no inline script or style.
 CONTENT_SECURITY_POLICY: Final = (

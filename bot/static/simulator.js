@@ -75,7 +75,27 @@
       div.append(title, "\n");
     }
     div.append(r.text || "");
+    if (r.links && r.links.length) div.appendChild(cardLinks(r));
     return div;
+  }
+
+  // A WeCom text card's way in: one link per recipient in dev mode (it signs in as that person), else the card's
+  // own link (WeCom OAuth). The card's URL, as WeCom would get it, is shown below.
+  function cardLinks(r) {
+    const box = document.createElement("div");
+    box.className = "card-links";
+    for (const link of r.links) {
+      const a = document.createElement("a");
+      a.href = link.href;
+      a.className = "card-open";
+      a.textContent = link.label ? page.textOpenAs.replace("{name}", link.label) : page.textOpen;
+      box.appendChild(a);
+    }
+    const url = document.createElement("small");
+    url.className = "card-url";
+    url.textContent = page.textLink + r.url;
+    box.appendChild(url);
+    return box;
   }
 
   // What the scheduler delivered to this follower also appears in the chat, as WeChat would show it.

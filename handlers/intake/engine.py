@@ -55,6 +55,7 @@ from handlers.sla.calendar_store import load_calendar
 from handlers.sla.promises import Opening, customer_promises, next_opening
 from handlers.text import clean_text, parse_free_text, parse_phone
 from handlers.text.extract import extract
+from handlers.workflow.notify import card_title, case_link
 from handlers.workflow.transitions import Actor, record_event
 from storage.models import (
     Attachment,
@@ -714,7 +715,10 @@ def _record_callback(
     )
     queue_staff_text(session, recipients, text, now=ctx.now,
                      dedupe_key=f"callback:{draft.openid}:{int(ctx.now.timestamp())}",
-                     complaint_id=complaint.id if complaint is not None else None)
+                     complaint_id=complaint.id if complaint is not None else None,
+                     # about a case: a card that opens it (a draft has no page yet: plain text)
+                     title=card_title(complaint) if complaint is not None else None,
+                     url=case_link(complaint) if complaint is not None else None)
 
 
 def _service_phone(ctx: HandlerContext) -> str | None:

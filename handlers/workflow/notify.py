@@ -3,6 +3,10 @@
 Recipients are resolved through the org chart at the moment of sending (a reassigned case reminds the
 new responsible person). The complained-about person is never among them (回避), inactive staff are
 skipped, and staff texts never carry the complainant's phone number unmasked.
+
+Every staff message about a case is a WeCom text card whose link (:func:`case_link`) opens the case in
+the console, signing the person in through WeCom OAuth on the way. The link is queued as a path; the
+sender puts ``PUBLIC_BASE_URL`` in front (bot/channels/wecom.py), so handlers need no deployment setting.
 """
 
 from __future__ import annotations
@@ -22,6 +26,19 @@ from storage.models import Complaint, Department, DepartmentKind, OutboxMessage,
 from storage.outbox import queue_customer_text, queue_staff_text
 
 _WEEKDAYS = "一二三四五六日"
+# The console's WeCom sign-in (bot/console/wecom_auth.py), then the case page (bot/console/cases.py).
+CASE_LINK = "/console/wecom/login?next=/console/cases/{number}"
+
+
+def case_link(complaint: Complaint) -> str:
+    """The path a staff card about ``complaint`` opens: WeCom sign-in, then the case page."""
+    return CASE_LINK.format(number=complaint.number)
+
+
+def card_title(complaint: Complaint, kind: str | None = None) -> str:
+    """A card title naming the case (``templates/messages/workflow/_card_title``): ``new_case``, ``major``,
+    or None for just the number."""
+    return render_message("workflow/_card_title", complaint=complaint, kind=kind)
 
 
 def local_time(moment: dt.datetime | None) -> str:
@@ -142,13 +159,15 @@ def tell_staff(
     not_before: dt.datetime | None = None,
     **context: Any,
 ) -> OutboxMessage | None:
-    """Queue one WeCom text (``templates/messages/workflow/<template>``) to ``staff``; None if nobody."""
+    """Queue one WeCom text card (``templates/messages/workflow/<template>``, linking to the case) to
+    ``staff``; None if nobody. Without ``title`` the card is titled with the case number."""
     userids = list(dict.fromkeys(s.wecom_userid for s in staff if s.active))
     if not userids:
         return None
     text = render_message(f"workflow/{template}", complaint=complaint, **context)
     return queue_staff_text(
-        session, userids, text, now=now, dedupe_key=dedupe_key, complaint_id=complaint.id, title=title,
+        session, userids, text, now=now, dedupe_key=dedupe_key, complaint_id=complaint.id,
+        title=title or card_title(complaint), url=case_link(complaint),
         not_before=not_before,
     )
 
@@ -173,7 +192,10 @@ def tell_customer(
 
 
 __all__ = [
+    "CASE_LINK",
     "approvers",
+    "card_title",
+    "case_link",
     "department_heads",
     "lead_office_staff",
     "local_date",

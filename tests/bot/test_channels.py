@@ -223,7 +223,8 @@ def test_wecom_textcard(fake_wechat: FakeWeChat) -> None:
     wecom_client(fake_wechat).send_textcard(["zhangsan"], "投诉 TS1", "请在 2 个工作日内处理", "https://e.x/1")
     body = fake_wechat.calls_to(WECOM_SEND)[0].body
     assert body["msgtype"] == "textcard"
-    assert body["textcard"] == {"title": "投诉 TS1", "description": "请在 2 个工作日内处理", "url": "https://e.x/1"}
+    assert body["textcard"] == {"title": "投诉 TS1", "description": "请在 2 个工作日内处理", "url": "https://e.x/1",
+                                "btntxt": "查看详情"}
 
 
 def test_wecom_expired_token_is_refreshed(fake_wechat: FakeWeChat) -> None:

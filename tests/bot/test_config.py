@@ -17,6 +17,7 @@ PROD = {
     "WECOM_AGENT_ID": "1000002",
     "WECOM_TOKEN": "wecomtoken",
     "WECOM_AES_KEY": "c" * 43,
+    "PUBLIC_BASE_URL": "https://tousu.example.com/",
 }
 
 
@@ -31,11 +32,13 @@ def test_production_settings_load():
     assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("instance/tousu.sqlite3")
     assert s.wechat_api_base_url == "https://api.weixin.qq.com"
     assert s.outbound_enabled and s.wecom_enabled
+    assert s.public_base_url == "https://tousu.example.com"  # no trailing slash: links append paths
+    assert s.wecom_oauth_base_url == "https://open.weixin.qq.com"
 
 
 @pytest.mark.parametrize("name", [
     "SECRET_KEY", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN", "WECOM_CORP_ID", "WECOM_SECRET",
-    "WECOM_AGENT_ID", "WECOM_TOKEN", "WECOM_AES_KEY",
+    "WECOM_AGENT_ID", "WECOM_TOKEN", "WECOM_AES_KEY", "PUBLIC_BASE_URL",
 ])
 def test_missing_required_setting_is_named(name):
     env = {k: v for k, v in PROD.items() if k != name}
@@ -52,6 +55,8 @@ def test_missing_required_setting_is_named(name):
     ("WECHAT_MAX_SKEW_SECONDS", "-5"),
     ("WECHAT_MAX_SKEW_SECONDS", "five"),
     ("WECHAT_API_BASE_URL", "ftp://x"),
+    ("WECOM_OAUTH_BASE_URL", "open.weixin.qq.com"),
+    ("PUBLIC_BASE_URL", "tousu.example.com"),
     ("DATABASE_URL", "tousu.db"),
     ("SECRET_KEY", "short"),
 ])
@@ -65,6 +70,7 @@ def test_dev_mode_needs_nothing():
     s = settings({"TOUSU_DEV": "1"})
     assert s.dev and not s.outbound_enabled
     assert s.wechat_aes_key and s.wecom_aes_key
+    assert s.public_base_url == "http://127.0.0.1:5000"  # where `make run` serves
 
 
 def test_missing_config_file_outside_dev_is_named(tmp_path):

@@ -22,7 +22,8 @@ def test_healthz_is_503_when_the_database_is_down(app_config, tmp_path):
 
 
 def test_simulator_is_404_outside_dev_mode(db, app_config):
-    prod = app_config | {"TOUSU_DEV": False, "WECHAT_SECRET": "s3cret", "WECOM_SECRET": "s3cret"}
+    prod = app_config | {"TOUSU_DEV": False, "WECHAT_SECRET": "s3cret", "WECOM_SECRET": "s3cret",
+                         "PUBLIC_BASE_URL": "https://tousu.example.com"}
     client = create_app(prod, database=db).test_client()
     assert client.get("/dev/simulator").status_code == 404
     assert client.post("/dev/simulator/send", json={"openid": "x", "content": "hi"}).status_code == 404

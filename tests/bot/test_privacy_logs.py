@@ -34,7 +34,8 @@ def _hidden(text: str) -> list[str]:
 
 def test_settings_repr_shows_no_secret(company_config):
     settings = load_settings(environ={"WECHAT_APPID": "wx0123456789abcdef", "WECOM_CORP_ID": "ww0123",
-                                      "WECOM_AGENT_ID": "1000002", **SECRETS},
+                                      "WECOM_AGENT_ID": "1000002", "PUBLIC_BASE_URL": "https://tousu.example.com",
+                                      **SECRETS},
                              overrides={"COMPANY": company_config})
     assert settings.wechat_secret == SECRETS["WECHAT_SECRET"]
     for text in (repr(settings), str(settings), f"{settings!r}"):

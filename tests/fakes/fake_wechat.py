@@ -5,11 +5,15 @@ token handling and error decoding are all exercised; nothing in ``requests`` is 
 
 It implements the endpoints tousu calls (``/cgi-bin/token``, ``/cgi-bin/gettoken``,
 ``/cgi-bin/message/custom/send``, ``/cgi-bin/message/template/send``, ``/cgi-bin/menu/create``, WeCom
-``/cgi-bin/message/send``), records every call, and can be scripted::
+``/cgi-bin/message/send`` and ``/cgi-bin/auth/getuserinfo``) and WeCom's OAuth page
+(``/connect/oauth2/authorize``, which redirects back with a single-use code), records every call, and can
+be scripted::
 
     fake.fail_next("/cgi-bin/message/custom/send", errcode=45015)   # next call answers 45015
     fake.delay(1.0, path="/cgi-bin/message/custom/send", times=1)   # next call answers after 1 s
     fake.expire_tokens()                                            # every issued token now gets 40001
+    fake.oauth_user = "zhao.lei"          # who the WeCom OAuth page says is signing in (企业微信网页授权)
+    fake.oauth_user = None                # … a non-member: getuserinfo answers an openid only
 
 Use the ``fake_wechat`` fixture by importing it into a test module::
 
@@ -45,9 +49,11 @@ CUSTOM_SEND = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 MENU_CREATE = "/cgi-bin/menu/create"
 WECOM_SEND = "/cgi-bin/message/send"
+GETUSERINFO = "/cgi-bin/auth/getuserinfo"
+AUTHORIZE = "/connect/oauth2/authorize"
 
 _OA_PATHS = {CUSTOM_SEND, TEMPLATE_SEND, MENU_CREATE}
-_WECOM_PATHS = {WECOM_SEND}
+_WECOM_PATHS = {WECOM_SEND, GETUSERINFO}
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class FakeWeChat:
     corp_secret: str = FAKE_CORP_SECRET
     invalid_wecom_users: set[str] = field(default_factory=set)
     expired_token_errcode: int = 40001
+    oauth_user: str | None = "zhao.lei"  # the member the OAuth page signs in; None: a non-member
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -97,6 +104,7 @@ class FakeWeChat:
         self._oa_tokens: set[str] = set()
         self._wecom_tokens: set[str] = set()
         self._template_msgids: dict[str, int] = {}
+        self._oauth_codes: dict[str, str | None] = {}  # unused code → userid (None: a non-member)
         self._numbers = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -167,6 +175,8 @@ class FakeWeChat:
     # -- the server side --------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
+        if path == AUTHORIZE:
+            return self._authorize(query)
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except ValueError:
@@ -182,6 +192,29 @@ class FakeWeChat:
             return scripted.status, scripted.body
         with self._lock:
             return 200, self._answer(call)
+
+    def _authorize(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """WeCom's 网页授权 page: with the right corp id and scope it sends the browser back to
+        ``redirect_uri`` with a new single-use code and the state untouched (answered as 302 + Location)."""
+        with self._lock:
+            self._calls.append(Call("GET", AUTHORIZE, query, None))
+            if query.get("appid") != self.corp_id or query.get("response_type") != "code":
+                return 200, {"errcode": 40013, "errmsg": "invalid corpid"}
+            if query.get("scope") not in ("snsapi_base", "snsapi_privateinfo") or not query.get("redirect_uri"):
+                return 200, {"errcode": 40117, "errmsg": "invalid scope or redirect_uri"}
+            code = f"code-{next(self._numbers)}"
+            self._oauth_codes[code] = self.oauth_user
+        target = query["redirect_uri"]
+        joiner = "&" if "?" in target else "?"
+        state = f"&state={query['state']}" if "state" in query else ""
+        return 302, {"Location": f"{target}{joiner}code={code}{state}"}
+
+    def issue_code(self, userid: str | None) -> str:
+        """A code as the OAuth page would hand one out (for tests that skip the redirect)."""
+        with self._lock:
+            code = f"code-{next(self._numbers)}"
+            self._oauth_codes[code] = userid
+            return code
 
     def _take_delay(self, path: str) -> float:
         for d in self._delays:
@@ -214,6 +247,8 @@ class FakeWeChat:
             return {"errcode": 48001, "errmsg": f"api unauthorized (the fake has no {path})"}
         if call.access_token not in valid:
             return {"errcode": self.expired_token_errcode, "errmsg": "invalid credential, access_token is invalid"}
+        if path == GETUSERINFO:  # a GET: no body
+            return self._user_info(q.get("code", ""))
         if not isinstance(body, dict):
             return {"errcode": 44002, "errmsg": "empty post data"}
         if path == CUSTOM_SEND:
@@ -237,12 +272,29 @@ class FakeWeChat:
                 return {"errcode": 40016, "errmsg": "invalid button size"}
             return {"errcode": 0, "errmsg": "ok"}
         # WeCom message/send
+        if body.get("msgtype") == "textcard":
+            card = body.get("textcard") or {}
+            if not card.get("title") or not card.get("description") or not card.get("url"):
+                return {"errcode": 41004, "errmsg": "textcard title, description and url are required"}
+            if not str(card["url"]).startswith(("http://", "https://")):
+                return {"errcode": 40054, "errmsg": "invalid url"}
         users = [u for u in str(body.get("touser", "")).split("|") if u]
         invalid = [u for u in users if u in self.invalid_wecom_users]
         if not users or len(invalid) == len(users):
             return {"errcode": 81013, "errmsg": "user & party & tag all invalid", "invaliduser": "|".join(invalid)}
         self._deliveries.append(call)
         return {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "msgid": f"m{next(self._numbers)}"}
+
+
+    def _user_info(self, code: str) -> dict[str, Any]:
+        """auth/getuserinfo: a code works once; a member gets ``userid``, anyone else an ``openid``."""
+        if code not in self._oauth_codes:
+            return {"errcode": 40029, "errmsg": "invalid code"}
+        userid = self._oauth_codes.pop(code)
+        if userid is None:
+            return {"errcode": 0, "errmsg": "ok", "openid": "oNONMEMBER00000000000001",
+                    "external_userid": "wmNONMEMBER0001"}
+        return {"errcode": 0, "errmsg": "ok", "userid": userid, "user_ticket": "ticket-not-used"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -254,9 +306,11 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         fake: FakeWeChat = self.server.fake  # type: ignore[attr-defined]
         status, body = fake.handle(self.command, parts.path, dict(parse_qsl(parts.query)), raw)
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        data = b"" if status == 302 else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)
+            if status == 302:
+                self.send_header("Location", body["Location"])
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -282,6 +336,7 @@ def fake_settings(fake: FakeWeChat, **env: str | None) -> Settings:
         "WECOM_SECRET": fake.corp_secret,
         "WECOM_AGENT_ID": str(FAKE_AGENT_ID),
         "WECOM_API_BASE_URL": fake.url,
+        "WECOM_OAUTH_BASE_URL": fake.url,
     }
     environ.update(env)
     return load_settings(environ={k: v for k, v in environ.items() if v is not None},

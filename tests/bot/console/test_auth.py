@@ -190,7 +190,8 @@ def test_session_cookie_is_secure_outside_dev_mode(db, app_config, world) -> Non
     from bot import create_app
 
     give_accounts(db, world, "li.na")
-    app = create_app({**app_config, "TOUSU_DEV": False, "WECHAT_SECRET": "s" * 32, "WECOM_SECRET": "w" * 32},
+    app = create_app({**app_config, "TOUSU_DEV": False, "WECHAT_SECRET": "s" * 32, "WECOM_SECRET": "w" * 32,
+                      "PUBLIC_BASE_URL": "https://tousu.example.com"},
                      database=db)
     client = app.test_client()
     header = _cookie_header(sign_in(client, "li.na", environ_base={"wsgi.url_scheme": "https"}))

@@ -124,6 +124,7 @@ def test_dev_accounts_refused_outside_dev_mode(tousu, monkeypatch) -> None:
     monkeypatch.setenv("WECOM_AES_KEY", "a" * 43)
     monkeypatch.setenv("WECHAT_APPID", "wxd0000000000dev0")
     monkeypatch.setenv("WECHAT_TOKEN", "tousudevtoken")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://tousu.example.com")
     import shutil
 
     from bot.config import PACKAGED_EXAMPLE
