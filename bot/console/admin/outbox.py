@@ -18,17 +18,13 @@ bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 PER_PAGE = 30
 
 
-def _page(error: str | None = None, failed_id: int | None = None, status: int = 200) -> ResponseReturnValue:
+@bp.get("/")
+def index() -> ResponseReturnValue:
     page = page_number()
     with area_session(AdminArea.OUTBOX) as (s, staff):
         rows, total = admin.failed_messages(s, staff, page=page, per_page=PER_PAGE)
     return render_template("console/admin/outbox.html", rows=rows, total=total, page=page,
-                           pages=admin.page_count(total, PER_PAGE), error=error, failed_id=failed_id), status
-
-
-@bp.get("/")
-def index() -> ResponseReturnValue:
-    return _page()
+                           pages=admin.page_count(total, PER_PAGE))
 
 
 @bp.post("/<int:message_id>/requeue")
@@ -39,7 +35,8 @@ def requeue(message_id: int) -> ResponseReturnValue:
                                   confirm_duplicate=checkbox("confirm_duplicate"), now=now(), origin=origin())
     except LookupError:
         abort(404)
-    except RequeueRefused as exc:
-        return _page(exc.code, message_id, 409)
+    except RequeueRefused as exc:  # back to the list (Post/Redirect/Get), which says why and shows the row anew
+        flash(str(message_id), f"outbox_{exc.code}")
+        return redirect(url_for("console.admin.outbox.index", _anchor=f"message-{message_id}"))
     flash(str(message_id), "outbox_requeued")
     return redirect(url_for("console.admin.outbox.index"))
