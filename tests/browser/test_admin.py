@@ -57,9 +57,9 @@ def admin_world(db: Database, app_config: dict[str, Any]) -> None:
             (OutboxChannel.WECOM_APP, "li.na|zhao.lei", f"{OUTCOME_UNKNOWN} (dispatcher stopped mid-send)",
              "案件 26020001 已交办，请处理"),
         ):
-            s.add(OutboxMessage(channel=channel, recipient=recipient, payload={"text": text}, status=OutboxStatus.FAILED,
-                                attempts=3, complaint_id=complaint.id, last_error=error, created_at=now,
-                                next_attempt_at=now))
+            s.add(OutboxMessage(channel=channel, recipient=recipient, payload={"text": text},
+                                status=OutboxStatus.FAILED, attempts=3, complaint_id=complaint.id,
+                                last_error=error, created_at=now, next_attempt_at=now))
         set_exception(s, dt.date(2026, 2, 27), False, "公司年会放假")
 
 
@@ -104,8 +104,9 @@ def test_every_admin_page_on_a_desktop(desktop_page: Page, live_server: LiveServ
     visit_every_page(desktop_page, live_server, screenshot, "desktop")
 
 
-def test_an_unknown_outcome_is_sent_again_only_once_confirmed(phone_page: Page, live_server: LiveServer,
-                                                              admin_world: None, screenshot: Callable[..., Path]) -> None:
+def test_an_unknown_outcome_is_sent_again_only_once_confirmed(
+    phone_page: Page, live_server: LiveServer, admin_world: None, screenshot: Callable[..., Path]
+) -> None:
     page = phone_page
     sign_in(page, live_server, "li.na")
     page.goto(f"{live_server.url}/console/admin/outbox/")
