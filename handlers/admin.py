@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -118,8 +118,11 @@ FAQ_DISABLED = "faq.disabled"
 FAQ_ENABLED = "faq.enabled"
 
 
-def create_faq(session: Session, data: faq.FaqInput, *, now: dt.datetime, origin: Origin, by: Staff) -> FaqEntry:
-    """A new FAQ entry (`faq.create_entry`), audited; in force for the next message in every process."""
+def create_faq(session: Session, data: faq.FaqInput, *, seeds: Sequence[faq.FaqSeed], now: dt.datetime,
+               origin: Origin, by: Staff) -> FaqEntry:
+    """A new FAQ entry (`faq.create_entry`), audited; in force for the next message in every process. An empty
+    table is seeded first: the first entry staff add must not stand in for the built-in ones."""
+    faq.ensure_seeded(session, seeds)
     entry = faq.create_entry(session, data, now=now)
     audit.record(session, FAQ_CREATED, now=now, origin=origin, actor=by, subject=f"faq:{entry.id}",
                  details={"question": entry.question})

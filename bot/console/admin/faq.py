@@ -44,7 +44,8 @@ def new() -> ResponseReturnValue:
             return _form_page(None, {"question": "", "keywords": "", "answer": "", "position": ""})
     try:
         with area_session(AdminArea.FAQ, write=True) as (s, staff):
-            entry = admin.create_faq(s, _form_input(), now=now(), origin=origin(), by=staff)
+            entry = admin.create_faq(s, _form_input(), seeds=runtime().settings.policy.faq, now=now(),
+                                     origin=origin(), by=staff)
             question = entry.question
     except faq.FaqError as exc:
         return _form_page(None, dict(request.form), exc, 400)
