@@ -177,3 +177,16 @@ def test_two_requeues_at_once_queue_the_message_once(db, numbers, world) -> None
     with db.read_sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                         .where(AuditEvent.action == "outbox.requeued")) == 1
+
+
+@pytest.mark.parametrize("status", [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT,
+                                    OutboxStatus.CANCELLED], ids=str)
+def test_only_a_failed_row_is_queued_again(db, status: OutboxStatus) -> None:
+    message = _failed(db, status=status)
+    with db.transaction() as s:
+        row = s.get(OutboxMessage, message)
+        assert row is not None
+        with pytest.raises(RequeueRefused) as refused:
+            requeue_failed(s, row, now=START, seen=attempt_token(row), confirm_duplicate=True)
+        assert refused.value.code == "not_failed"
+    assert _row(db, message).status is status
