@@ -9,6 +9,8 @@ depends on what exists.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 
 from handlers.workflow.scope import ConsoleRole
 from storage.models import AuditEvent, CalendarException, FaqEntry, OutboxChannel, OutboxMessage, OutboxStatus, Staff
+from templates import TEMPLATE_DIR
 from tests.bot.console.admin_support import ROLE_LOGINS, ROLES, make_people, post_form, signed_in, texts
 from tests.bot.console.support import START
 
@@ -164,3 +167,23 @@ def test_every_form_needs_its_csrf_token(app, db, people, template: str, data: d
     response = client.post(_fill(template, people), data={**data, "csrf_token": "forged"})
     assert response.status_code == 400
     assert _changes(db) == before
+
+
+ADMIN_TEMPLATES = Path(TEMPLATE_DIR) / "pages" / "console" / "admin"
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in ADMIN_TEMPLATES.glob("*.html")))
+def test_admin_templates_have_no_inline_script_style_or_remote_asset(template: str) -> None:
+    source = (ADMIN_TEMPLATES / template).read_text(encoding="utf-8")
+    assert "<script" not in source and "<style" not in source
+    assert not re.search(r"\sstyle=", source) and not re.search(r"\son[a-z]+=", source)
+    assert not re.search(r"(src|href)=\"(https?:)?//", source)
+
+
+def test_rendered_admin_pages_load_only_local_assets(app, people) -> None:
+    client = signed_in(app, "root")
+    for template, _allowed in PAGES:
+        html = client.get(_fill(template, people)).text
+        assert "<script" not in html and " style=" not in html
+        for ref in re.findall(r'(?:src|href)="([^"]+)"', html):
+            assert ref.startswith(("/", "#")), ref
