@@ -14,9 +14,9 @@ so the FAQ never promises a limit the acknowledgement would contradict.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -151,25 +151,34 @@ class _Keyed:
 
 
 # The FAQ is read on nearly every free-text message and changes rarely, so each process keeps the active
-# entries for CACHE_SECONDS (keyed by database URL). Edits made through this process call
-# `invalidate_cache()`; other processes see them within CACHE_SECONDS.
-CACHE_SECONDS = 30.0
-_cache: dict[str, tuple[float, tuple[_Keyed, ...]]] = {}
+# entries, keyed by database URL, with the table's *stamp*: its row count and latest ``updated_at``. Every
+# message reads the stamp (one aggregate over a table of a few dozen rows, ~4x cheaper than reloading the
+# entries, see `_active`) and reloads when it differs, so an edit made through any process (another
+# gunicorn worker, the CLI) is in force for the next message everywhere. Edits go through the functions
+# below, which move ``updated_at`` strictly past the current stamp (`_next_stamp`), so two workers' clocks
+# disagreeing cannot leave an edit unseen; entries are disabled, never deleted, so the count only grows.
+_STAMP = sa.select(sa.func.count(FaqEntry.id), sa.func.max(FaqEntry.updated_at))
+_cache: dict[str, tuple[tuple[int, Any], tuple[_Keyed, ...]]] = {}
 _cache_lock = threading.Lock()
 
 
 def invalidate_cache() -> None:
+    """Forget the cached entries of every database (tests that recreate a database call it)."""
     with _cache_lock:
         _cache.clear()
 
 
 def _active(session: Session, seeds: Sequence[FaqSeed]) -> tuple[_Keyed, ...]:
     key = session.get_bind().engine.url.render_as_string(hide_password=True)
-    now = time.monotonic()
+    count, latest = session.execute(_STAMP).one()
+    stamp = (int(count or 0), latest)
     cached = _cache.get(key)
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
-    ensure_seeded(session, seeds)
+    if not count:
+        ensure_seeded(session, seeds)
+        count, latest = session.execute(_STAMP).one()
+        stamp = (int(count or 0), latest)
     rows = session.execute(
         sa.select(FaqEntry.id, FaqEntry.keywords, FaqEntry.position)
         .where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
@@ -178,7 +187,7 @@ def _active(session: Session, seeds: Sequence[FaqSeed]) -> tuple[_Keyed, ...]:
         _Keyed(row.id, tuple(str(k).lower() for k in row.keywords or [] if str(k)), row.position) for row in rows
     )
     with _cache_lock:
-        _cache[key] = (now, entries)
+        _cache[key] = (stamp, entries)
     return entries
 
 
@@ -209,15 +218,22 @@ class KindLimits:
     by_severity: tuple[tuple[str, tuple[str, ...]], ...]  # (severity label, promises)
 
 
+def category_groups(policy: CompanyPolicy) -> dict[tuple[str, frozenset[str]], list[tuple[str, str]]]:
+    """The form's categories grouped by what decides their limits: (SLA preset key, conditions) →
+    [(code, label)], in the form's order (the FAQ's {time_limits} and the console's 时限 page)."""
+    groups: dict[tuple[str, frozenset[str]], list[tuple[str, str]]] = {}
+    for option in policy.form.options_for("category"):
+        key = (policy.workflow.preset_key_for(option.code), policy.workflow.conditions_for(option.code))
+        groups.setdefault(key, []).append((option.code, option.label))
+    return groups
+
+
 def limits_by_kind(policy: CompanyPolicy) -> list[KindLimits]:
     """What each kind of complaint is promised, derived from the presets that apply to its categories
     (the same `customer_promises` the acknowledgement uses), for an answer given before the category is known."""
-    groups: dict[tuple[str, frozenset[str]], list[str]] = {}
-    for option in policy.form.options_for("category"):
-        key = (policy.workflow.preset_key_for(option.code), policy.workflow.conditions_for(option.code))
-        groups.setdefault(key, []).append(option.label)
     kinds: list[KindLimits] = []
-    for (preset_key, conditions), labels in groups.items():
+    for (preset_key, conditions), options in category_groups(policy).items():
+        labels = [label for _code, label in options]
         preset = policy.workflow.preset(preset_key)
         by_severity = tuple(
             (preset.severity_labels[severity], tuple(p.text for p in customer_promises(
@@ -226,6 +242,16 @@ def limits_by_kind(policy: CompanyPolicy) -> list[KindLimits]:
         )
         kinds.append(KindLimits(tuple(labels), by_severity))
     return kinds
+
+
+#: The placeholders an answer may use, with what each becomes (shown to staff in the FAQ editor).
+PLACEHOLDERS: dict[str, str] = {
+    "{service_phone}": "服务电话（[company] service_phone）",
+    "{company}": "公司名称",
+    "{working_hours}": "工作时间，如 08:30–17:30",
+    "{time_limits}": "各类投诉承诺的处理时限（按在用的时限预设生成）",
+}
+_PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}")
 
 
 def fill(answer: str, ctx: HandlerContext) -> str:
@@ -283,3 +309,139 @@ def answer_menu_choice(session: Session, row: ConversationRow, text: str | None,
     draft.save(ctx.now)
     reply = answer(entry, ctx)
     return Reply([reply.texts[0] + "\n" + render_message("faq/more", ctx=ctx)], handler="faq")
+
+
+# -- editing (the console's 常见问题库) ---------------------------------------------------------------
+
+QUESTION_MAX = 200  # FaqEntry.question is VARCHAR(200)
+ANSWER_MAX = 2000
+KEYWORD_MAX = 30
+KEYWORDS_MAX = 40
+_KEYWORD_SPLIT = re.compile(r"[,，、;；\s]+")
+
+
+class FaqError(ValueError):
+    """An entry the editor refuses; ``field`` names the form field, the message is for staff (Chinese)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class FaqInput:
+    """An entry as staff typed it, checked by `check_entry`."""
+
+    question: str
+    keywords: tuple[str, ...]
+    answer: str
+    position: int | None = None
+
+
+def parse_keywords(text: str) -> tuple[str, ...]:
+    """``"退货, 换货、退款"`` → ("退货", "换货", "退款"): commas (either width), 、, ; or spaces separate;
+    repeats dropped, order kept."""
+    words: list[str] = []
+    for word in _KEYWORD_SPLIT.split(text or ""):
+        word = word.strip()
+        if word and word not in words:
+            words.append(word)
+    return tuple(words)
+
+
+def unknown_placeholders(answer: str) -> list[str]:
+    """The ``{…}`` in ``answer`` that `fill` would not replace (a typo would reach the customer as is)."""
+    found = [token for token in _PLACEHOLDER_RE.findall(answer) if token not in PLACEHOLDERS]
+    stray = _PLACEHOLDER_RE.sub("", answer)
+    if "{" in stray or "}" in stray:
+        found.append("{" if "{" in stray else "}")
+    return list(dict.fromkeys(found))
+
+
+def check_entry(session: Session, data: FaqInput, *, entry_id: int | None = None) -> FaqInput:
+    """The entry cleaned, or `FaqError` for the first field staff must correct."""
+    question = clean_text(data.question or "", fold=False)
+    answer_text = (data.answer or "").strip().replace("\r\n", "\n")
+    keywords = tuple(dict.fromkeys(k for k in (clean_text(k).lower() for k in data.keywords) if k))
+    if not question:
+        raise FaqError("question", "请填写问题")
+    if len(question) > QUESTION_MAX:
+        raise FaqError("question", f"问题不能超过 {QUESTION_MAX} 个字")
+    if not keywords:
+        raise FaqError("keywords", "至少填写一个关键词（客户消息包含其中之一即匹配）")
+    if len(keywords) > KEYWORDS_MAX:
+        raise FaqError("keywords", f"关键词不能超过 {KEYWORDS_MAX} 个")
+    too_long = next((k for k in keywords if len(k) > KEYWORD_MAX), None)
+    if too_long is not None:
+        raise FaqError("keywords", f"关键词“{too_long[:KEYWORD_MAX]}…”太长（不超过 {KEYWORD_MAX} 个字）")
+    if not answer_text:
+        raise FaqError("answer", "请填写答案")
+    if len(answer_text) > ANSWER_MAX:
+        raise FaqError("answer", f"答案不能超过 {ANSWER_MAX} 个字")
+    unknown = unknown_placeholders(answer_text)
+    if unknown:
+        raise FaqError("answer", f"答案中有无法识别的占位符 {'、'.join(unknown)}；可用：{'、'.join(PLACEHOLDERS)}")
+    if data.position is not None and not 0 <= data.position <= 9999:
+        raise FaqError("position", "序号应为 0–9999")
+    clash = session.scalar(sa.select(FaqEntry.id).where(FaqEntry.question == question))
+    if clash is not None and clash != entry_id:
+        raise FaqError("question", "已有相同的问题（可编辑或重新启用那一条）")
+    return FaqInput(question, keywords, answer_text, data.position)
+
+
+def list_entries(session: Session, seeds: Sequence[FaqSeed]) -> list[FaqEntry]:
+    """Every entry for the editor, in menu order, disabled ones last (an empty table is seeded first, so
+    staff edit what customers are answered with)."""
+    ensure_seeded(session, seeds)
+    return list(session.scalars(
+        sa.select(FaqEntry).order_by(FaqEntry.active.desc(), FaqEntry.position, FaqEntry.id)
+    ))
+
+
+def get_entry(session: Session, entry_id: int) -> FaqEntry | None:
+    return session.get(FaqEntry, entry_id)
+
+
+def _next_stamp(session: Session, now: dt.datetime) -> dt.datetime:
+    """``now``, or just past the table's latest ``updated_at`` if that is later (another clock)."""
+    latest = session.scalar(sa.select(sa.func.max(FaqEntry.updated_at)))
+    return now if latest is None or latest < now else latest + dt.timedelta(microseconds=1)
+
+
+def create_entry(session: Session, data: FaqInput, *, now: dt.datetime) -> FaqEntry:
+    """A new active entry (last in the menu unless a position is given). Flushes."""
+    clean = check_entry(session, data)
+    position = clean.position
+    if position is None:
+        position = (session.scalar(sa.select(sa.func.max(FaqEntry.position))) or 0) + 1
+    stamp = _next_stamp(session, now)
+    entry = FaqEntry(question=clean.question, keywords=list(clean.keywords), answer=clean.answer, active=True,
+                     position=position, created_at=now, updated_at=stamp)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def update_entry(session: Session, entry: FaqEntry, data: FaqInput, *, now: dt.datetime) -> dict[str, Any]:
+    """Change an entry's question, keywords, answer or position; returns what changed (for the audit)."""
+    clean = check_entry(session, data, entry_id=entry.id)
+    after = {"question": clean.question, "keywords": list(clean.keywords), "answer": clean.answer,
+             "position": entry.position if clean.position is None else clean.position}
+    changes = {name: {"before": getattr(entry, name), "after": value}
+               for name, value in after.items() if getattr(entry, name) != value}
+    if changes:
+        for name, value in after.items():
+            setattr(entry, name, value)
+        entry.updated_at = _next_stamp(session, now)
+        session.flush()
+    return changes
+
+
+def set_active(session: Session, entry: FaqEntry, active: bool, *, now: dt.datetime) -> bool:
+    """Enable or disable an entry (disabled: never matched, not in the menu); False when already so."""
+    if entry.active == active:
+        return False
+    entry.active = active
+    entry.updated_at = _next_stamp(session, now)
+    session.flush()
+    return True

@@ -54,3 +54,11 @@ def mask_phones_in(text: str | None) -> str:
     if not text:
         return text or ""
     return _PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"[\s-]", "", m.group(0))), text)
+
+
+def mask_recipient(recipient: str | None, *, staff: bool) -> str:
+    """An outbox recipient as the console and logs show it: a customer's openid masked (`mask_openid`);
+    staff WeCom userids (``a|b``) as they are, with any phone number among them masked."""
+    if staff:
+        return mask_phones_in(recipient)
+    return mask_openid(recipient)

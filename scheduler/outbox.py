@@ -42,17 +42,15 @@ from bot.channels.errors import (
     channel_error,
     next_quota_reset,
 )
-from handlers.privacy import mask_openid, mask_phones_in
+from handlers.privacy import mask_recipient
 from storage.base import utcnow
 from storage.db import Database
 from storage.models import OutboxChannel, OutboxMessage, OutboxStatus
+from storage.outbox import IDEMPOTENT_CHANNELS, OUTCOME_UNKNOWN  # defined with the queue: the console reads them
 
 logger = logging.getLogger("tousu.scheduler.outbox")
 
-OUTCOME_UNKNOWN = "outcome unknown: check before resending"
 LAST_ERROR_LENGTH = 500  # OutboxMessage.last_error is VARCHAR(500)
-# Channels whose API takes an idempotency key, so a send whose outcome is unknown may be repeated.
-IDEMPOTENT_CHANNELS = frozenset({OutboxChannel.WECHAT_TEMPLATE})
 # Pauses (seconds) between attempts to record an outcome while the database is unreachable.
 RECORD_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
 # What an unreachable database raises (connection refused or lost, server shutting down).
@@ -196,9 +194,7 @@ def _apply_policy(error: ChannelError, message: Outgoing, now: dt.datetime, max_
 
 def _masked_recipient(message: Outgoing) -> str:
     """The recipient as a log line may show it: a customer's openid masked, phones among WeCom userids masked."""
-    if message.channel is OutboxChannel.WECOM_APP:
-        return mask_phones_in(message.recipient)
-    return mask_openid(message.recipient)
+    return mask_recipient(message.recipient, staff=message.channel is OutboxChannel.WECOM_APP)
 
 
 def _record_with_retries(db: Database, message: Outgoing, result: _Result, now: dt.datetime,

@@ -23,6 +23,12 @@ from sqlalchemy.orm import Session
 
 from storage.models import OutboxChannel, OutboxMessage, OutboxStatus
 
+#: In ``last_error`` of a failed row whose send may or may not have reached the recipient (the dispatcher
+#: stopped mid-send, or the sender raised something that is not a platform answer).
+OUTCOME_UNKNOWN = "outcome unknown: check before resending"
+#: Channels whose API takes an idempotency key, so a send whose outcome is unknown may be repeated.
+IDEMPOTENT_CHANNELS = frozenset({OutboxChannel.WECHAT_TEMPLATE})
+
 _table = sa.Table(OutboxMessage.__tablename__, OutboxMessage.metadata)  # the mapped table, typed as a Table
 _COLUMNS = ("channel", "recipient", "payload", "dedupe_key", "complaint_id", "status", "attempts",
             "next_attempt_at", "created_at")
@@ -106,3 +112,58 @@ def cancel_pending_for(session: Session, recipient: str) -> int:
         .values(status=OutboxStatus.CANCELLED, last_error="recipient unsubscribed")
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def outcome_unknown(message: OutboxMessage) -> bool:
+    """True when sending ``message`` again might deliver it twice (it may have arrived the first time)."""
+    return (message.status is OutboxStatus.FAILED and OUTCOME_UNKNOWN in (message.last_error or "")
+            and message.channel not in IDEMPOTENT_CHANNELS)
+
+
+class RequeueRefused(Exception):
+    """Why a failed message was not queued again: ``code`` for callers (not_failed, changed, needs_confirmation)."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(code)
+
+
+def attempt_token(message: OutboxMessage) -> str:
+    """Names the row's last attempt (its count and claim time): what an operator saw on the page."""
+    return f"{message.attempts}@{message.next_attempt_at.isoformat()}"
+
+
+def requeue_failed(session: Session, message: OutboxMessage, *, now: dt.datetime, seen: str,
+                   confirm_duplicate: bool = False, note: str = "queued again by an operator") -> None:
+    """Put a ``failed`` message back in the queue for a new attempt, due at ``now``. Flushes.
+
+    The dispatcher's rule is never to send twice by itself; a person may, knowingly:
+
+    * only a ``failed`` row is queued again (``sent``, ``sending``, ``pending`` and ``cancelled`` are
+      refused: ``not_failed``);
+    * a row whose outcome is unknown (`outcome_unknown`) needs ``confirm_duplicate``, the operator's word
+      that the recipient did not get it or may get it twice (``needs_confirmation``);
+    * ``seen`` is the `attempt_token` the operator looked at: a row that changed since (another operator
+      queued it, and it failed again, perhaps differently) is refused (``changed``), and the UPDATE is
+      conditional on the row being unchanged, so two clicks at once queue it once.
+
+    The attempt count starts again from 0, so the dispatcher's retry policy applies in full; the old
+    count and error are replaced by ``note`` and belong in the caller's audit record.
+    """
+    if message.status is not OutboxStatus.FAILED:
+        raise RequeueRefused("not_failed")
+    if attempt_token(message) != seen:
+        raise RequeueRefused("changed")
+    if outcome_unknown(message) and not confirm_duplicate:
+        raise RequeueRefused("needs_confirmation")
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.FAILED,
+               OutboxMessage.attempts == message.attempts,
+               OutboxMessage.next_attempt_at == message.next_attempt_at)
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now,
+                last_error=note[:500])
+        .execution_options(synchronize_session="fetch")
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise RequeueRefused("changed")
