@@ -15,8 +15,9 @@ reason on the form and the input kept:
 
 * 404 — outside the reader's scope (or no such case/action);
 * 409 — someone else changed the case since the page was shown (该投诉已被他人更新，请刷新后重试);
-* 403 — in scope, but the reader may not do this (`PermissionDenied`: role, department, read-only…);
-* 422 — anything else the workflow refuses (a missing field, a wrong state, an earlier step missing).
+* 403 — in scope, but the reader may not do this action to this case, in any state (`PermissionDenied`:
+  role, department, read-only…); checked before the state, so a viewer always gets 403;
+* 422 — the reader may, but not now or not like this (the state, a missing field, an earlier step).
 """
 
 from __future__ import annotations
@@ -230,9 +231,10 @@ class _FormInvalid(Exception):
 
 
 def _refuse_unavailable(session: Session, staff: Staff, complaint: Complaint, action: Action) -> None:
-    """Raise the reason ``action`` is not offered: the state (422), the person (403), or a missing step."""
-    target_state(complaint.status, action)
+    """Raise the reason ``action`` is not offered: first who the person is (403: they may not do this to
+    this case, whatever its state), then the state (422), then a missing earlier step (422)."""
     permissions.check(session, staff, action, complaint)
+    target_state(complaint.status, action)
     raise PreconditionFailed(action.label, "当前不能执行该操作")
 
 

@@ -11,7 +11,7 @@ naming a field lands next to it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -53,13 +53,26 @@ from storage.base import SHANGHAI
 from storage.models import Complaint, Department, DepartmentKind, Severity, Staff
 
 _ZH: Final = get_translations(["zh"])
-SEVERITIES: Final = [(Severity.GENERAL.value, "一般"), (Severity.MAJOR.value, "重大")]
-NONE_CHOICE: Final = ("", "（不选）")
+SEVERITY_PAIRS: Final = [(Severity.GENERAL.value, "一般"), (Severity.MAJOR.value, "重大")]
+NONE_PAIR: Final = ("", "（不选）")
 TEXT: Final = 2000
 
 
-def _pairs(table: Mapping[str, str]) -> list[tuple[str, str]]:
-    return list(table.items())
+try:  # WTForms 3.3 deprecates (value, label) tuples for SelectChoice
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - WTForms before 3.3
+    SelectChoice = None
+
+
+def options(pairs: Iterable[tuple[str, str]]) -> list[Any]:
+    """Choices for a select, radio or checkbox field, in the form this WTForms prefers."""
+    if SelectChoice is None:  # pragma: no cover
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _pairs(table: Mapping[str, str]) -> list[Any]:
+    return options(table.items())
 
 
 class CheckboxesField(SelectMultipleField):
@@ -130,9 +143,9 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 class TriageForm(ActionForm):
-    valid = RadioField("是否有效", choices=[("1", "有效投诉"), ("0", "无效投诉")], default="1")
+    valid = RadioField("是否有效", choices=options([("1", "有效投诉"), ("0", "无效投诉")]), default="1")
     category = SelectField("诉求类型", validate_choice=False)
-    severity = SelectField("严重程度", choices=SEVERITIES, validate_choice=False)
+    severity = SelectField("严重程度", choices=options(SEVERITY_PAIRS), validate_choice=False)
     urgent = BooleanField("紧急")
     lead_office = SelectField("归口部门", validate_choice=False)
     invalid_reason = TextAreaField("无效原因（判定无效时填写）", validators=[Length(max=TEXT)])
@@ -140,8 +153,8 @@ class TriageForm(ActionForm):
     note = TextAreaField("备注", validators=[Length(max=TEXT)])
 
     def setup(self, complaint: Complaint, choices: Choices, fresh: bool) -> None:
-        self.category.choices = choices.categories
-        self.lead_office.choices = choices.lead_offices
+        self.category.choices = options(choices.categories)
+        self.lead_office.choices = options(choices.lead_offices)
         if fresh:
             self.category.data = complaint.category
             self.severity.data = complaint.severity.value
@@ -172,8 +185,8 @@ class AssignForm(ActionForm):
     note = TextAreaField("交办说明", validators=[Length(max=TEXT)])
 
     def setup(self, complaint: Complaint, choices: Choices, fresh: bool) -> None:
-        self.handling_department.choices = choices.departments
-        self.responsible.choices = [("", "（由部门负责人指定）"), *choices.staff]
+        self.handling_department.choices = options(choices.departments)
+        self.responsible.choices = options([("", "（由部门负责人指定）"), *choices.staff])
         if fresh:
             self.handling_department.data = str(complaint.handling_department_id or "")
 
@@ -192,8 +205,8 @@ class ReassignForm(ActionForm):
     reason = TextAreaField("改派原因", validators=[Length(max=TEXT)])
 
     def setup(self, complaint: Complaint, choices: Choices, fresh: bool) -> None:
-        self.responsible.choices = [NONE_CHOICE, *choices.staff]
-        self.handling_department.choices = [("", "（不变）"), *choices.departments]
+        self.responsible.choices = options([NONE_PAIR, *choices.staff])
+        self.handling_department.choices = options([("", "（不变）"), *choices.departments])
 
 
 def _reassign(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, f: ReassignForm) -> Any:
@@ -205,7 +218,7 @@ def _reassign(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, f: Re
 
 
 class ChangeSeverityForm(ActionForm):
-    severity = SelectField("严重程度", choices=SEVERITIES, validate_choice=False)
+    severity = SelectField("严重程度", choices=options(SEVERITY_PAIRS), validate_choice=False)
     reason = TextAreaField("调整原因", validators=[Length(max=TEXT)])
 
 
@@ -218,7 +231,7 @@ class ComplainedStaffForm(ActionForm):
     note = TextAreaField("备注", validators=[Length(max=TEXT)])
 
     def setup(self, complaint: Complaint, choices: Choices, fresh: bool) -> None:
-        self.complained_staff.choices = [NONE_CHOICE, *choices.staff]
+        self.complained_staff.choices = options([NONE_PAIR, *choices.staff])
 
 
 def _complained_staff(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, f: ComplainedStaffForm) -> Any:
@@ -247,7 +260,7 @@ class StartInvestigationForm(ActionForm):
     note = TextAreaField("说明", validators=[Length(max=TEXT)])
 
     def setup(self, complaint: Complaint, choices: Choices, fresh: bool) -> None:
-        self.team.choices = choices.staff
+        self.team.choices = options(choices.staff)
 
 
 def _start_investigation(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext,
@@ -259,16 +272,16 @@ def _start_investigation(s: Session, staff: Staff, c: Complaint, ctx: HandlerCon
 class InvestigationForm(ActionForm):
     methods = CheckboxesField("调查方式", choices=_pairs(INVESTIGATION_METHODS), validate_choice=False)
     findings = TextAreaField("调查结果", validators=[Length(max=TEXT)])
-    cause = SelectField("原因", choices=[NONE_CHOICE, *_pairs(CAUSES)], validate_choice=False)
+    cause = SelectField("原因", choices=options([NONE_PAIR, *CAUSES.items()]), validate_choice=False)
     cause_note = StringField("原因说明", validators=[Length(max=500)])
     responsibility = RadioField("责任判定", choices=_pairs(RESPONSIBILITY), validate_choice=False)
     responsible_department = SelectField("责任部门（公司责任）", validate_choice=False)
-    responsibility_type = SelectField("责任类型（公司责任）", choices=[NONE_CHOICE, *_pairs(RESPONSIBILITY_TYPES)],
-                                      validate_choice=False)
+    responsibility_type = SelectField("责任类型（公司责任）", validate_choice=False,
+                                      choices=options([NONE_PAIR, *RESPONSIBILITY_TYPES.items()]))
     evidence = TextAreaField("证据（每行一项；非公司责任必填）", validators=[Length(max=TEXT)])
 
     def setup(self, complaint: Complaint, choices: Choices, fresh: bool) -> None:
-        self.responsible_department.choices = [NONE_CHOICE, *choices.departments]
+        self.responsible_department.choices = options([NONE_PAIR, *choices.departments])
 
 
 def _investigation(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, f: InvestigationForm) -> Any:
@@ -313,7 +326,7 @@ class PlanForm(ActionForm):
     due_date = DateField("完成时限", validators=[Optional()])
 
     def setup(self, complaint: Complaint, choices: Choices, fresh: bool) -> None:
-        self.responsible_department.choices = choices.departments
+        self.responsible_department.choices = options(choices.departments)
         if fresh:
             self.responsible_department.data = str(complaint.handling_department_id or "")
 
@@ -376,7 +389,7 @@ def _feed_back(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, f: F
 class FollowUpForm(ActionForm):
     method = SelectField("回访方式", choices=_pairs(FOLLOW_UP_METHODS), default="phone", validate_choice=False)
     notes = TextAreaField("回访情况", validators=[Length(max=TEXT)])
-    satisfied = RadioField("客户意见", choices=[("1", "满意"), ("0", "不满意"), ("", "未表态")], default="",
+    satisfied = RadioField("客户意见", choices=options([("1", "满意"), ("0", "不满意"), ("", "未表态")]), default="",
                            validate_choice=False)
     score = IntegerField("满意度（0–100 分，可不填）", validators=[Optional(), NumberRange(0, 100)])
     at = DateTimeLocalField("回访时间（不填为现在）", validators=[Optional()])
@@ -405,7 +418,7 @@ def _extension(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, f: E
 
 
 class AnswerExtensionForm(ActionForm):
-    consent = RadioField("客户答复", choices=[("1", "同意延期"), ("0", "不同意")], validate_choice=False)
+    consent = RadioField("客户答复", choices=options([("1", "同意延期"), ("0", "不同意")]), validate_choice=False)
     answer_text = TextAreaField("客户原话/说明", validators=[Length(max=TEXT)])
 
 
