@@ -242,10 +242,10 @@ def _refuse_unavailable(session: Session, staff: Staff, complaint: Complaint, ac
 def act(number: str, action_code: str) -> ResponseReturnValue:
     """Do one action on the case: lock, check the version, check the action is available, run it, commit."""
     try:
-        action = form_action(Action(action_code))
+        action = Action(action_code)
     except ValueError:
         abort(404)
-    if action not in ACTIONS:
+    if action not in ACTIONS or form_action(action) is not action:  # one URL per form
         abort(404)
     rt = runtime()
     ctx = rt.context()

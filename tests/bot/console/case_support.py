@@ -80,3 +80,10 @@ def alert(html: str) -> str:
     match = re.search(r'role="alert"[^>]*>(.*?)</p>', html, re.S)
     assert match, "no alert on the page"
     return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip()
+
+
+def csrf_of(client: FlaskClient) -> str:
+    """A valid CSRF token of the signed-in session (from the dashboard's sign-out form)."""
+    from tests.bot.console.support import csrf_token
+
+    return csrf_token(client.get("/console/").text)
