@@ -20,6 +20,7 @@ from wtforms import DateTimeLocalField, SelectField, TextAreaField
 from wtforms.i18n import get_translations
 from wtforms.validators import InputRequired, Length
 
+from bot.console.forms import options
 from bot.console.labels import SOURCE_LABELS
 from bot.runtime import runtime
 from handlers.intake.form import Step
@@ -43,7 +44,7 @@ class RegisterForm(FlaskForm):
         def get_translations(self, form: Any) -> Any:
             return _ZH
 
-    source = SelectField("投诉来源", choices=[(s.value, SOURCE_LABELS[s]) for s in MANUAL_SOURCES],
+    source = SelectField("投诉来源", choices=options((s.value, SOURCE_LABELS[s]) for s in MANUAL_SOURCES),
                          default="phone", validate_choice=False)
     received_at = DateTimeLocalField("收到时间（来电/来信/来访的实际时间）",
                                      validators=[InputRequired("请填写收到时间")])
