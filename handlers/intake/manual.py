@@ -157,7 +157,7 @@ def register_manual(
     if channel not in MANUAL_SOURCES:
         raise InvalidValue("source", channel.value, "微信投诉由公众号自动登记")
     received = check_received_at(received_at, ctx.now)
-    details: dict[str, Any] = {"registered_by": staff.name}
+    details: dict[str, Any] = {}  # who registered it is the event's actor ("by")
     if note and note.strip():
         details["note"] = note.strip()
     return register_complaint(session, ctx, answers=answers, source=channel, received_at=received,
