@@ -8,14 +8,19 @@ import re
 
 import sqlalchemy as sa
 
+from handlers.sla.calendar import SHANGHAI
+from handlers.sla.calendar_store import load_calendar
 from handlers.workflow.available import available_actions
 from storage.models import (
     AuditEvent,
     Complaint,
     ComplaintStatus,
+    Extension,
+    ExtensionStatus,
     OutboxMessage,
     Plan,
     PlanStatus,
+    Source,
     Staff,
     TimelineEvent,
 )
@@ -190,3 +195,77 @@ def _csrf(client) -> str:
     from tests.bot.console.support import csrf_token
 
     return csrf_token(client.get("/console/").text)
+
+
+def _resolved_case(client, db, world) -> str:
+    """A quality case worked through the page to 已反馈 by 李娜 (lead office and responsible person)."""
+    number = _new_case(db, world, source=Source.PHONE, openid=None)
+    give_accounts(db, world, "li.na")
+    sign_in(client, "li.na")
+    office = str(world.dept("quality_office").id)
+    for action, fields in [
+        ("triage", {"valid": "1", "category": "product_quality", "severity": "general", "lead_office": office}),
+        ("assign", {"handling_department": office, "responsible": str(world["li.na"].id)}),
+        ("start_investigation", {}),
+        ("record_investigation", {"methods": ["phone"], "findings": "客户使用不当", "cause": "customer_misuse",
+                                  "responsibility": "not_company", "evidence": "现场照片\n使用记录"}),
+        ("submit_report", {"report_text": "非我司责任，已向客户解释。"}),
+        ("propose_plan", {"measures": ["apology"], "description": "说明原因并提供使用指导",
+                          "due_date": "2026-02-14"}),
+        ("start_implementation", {}),
+        ("complete_implementation", {"note": "已上门说明"}),
+        ("feed_back_result", {"text": "已说明原因。", "channel": "phone"}),
+    ]:
+        response = post_action(client, number, action, **fields)
+        assert response.status_code == 302, (action, alert(response.text))
+    return number
+
+
+def test_follow_up_then_close_and_a_reopen_through_the_page(client, db, world) -> None:
+    number = _resolved_case(client, db, world)
+    page = client.get(f"/console/cases/{number}").text
+    assert {"record_follow_up", "reopen"} <= set(actions_on(page)) and "close" not in actions_on(page)
+    response = post_action(client, number, "record_follow_up", method="phone", notes="客户表示满意", satisfied="1",
+                           score="95")
+    assert response.status_code == 302
+    assert case_state(db, number)[0] == "surveying"
+    # closing as satisfied needs a satisfied follow-up: there is one now
+    assert post_action(client, number, "close", outcome="satisfied").status_code == 302
+    assert case_state(db, number)[0] == "closed"
+    assert actions_on(client.get(f"/console/cases/{number}").text) == []
+
+
+def test_an_unsatisfied_complainant_reopens_the_case(client, db, world) -> None:
+    number = _resolved_case(client, db, world)
+    post_action(client, number, "record_follow_up", method="phone", notes="客户不满意", satisfied="0")
+    response = post_action(client, number, "close", outcome="satisfied")
+    assert response.status_code == 422 and "尚无客户满意的回访或评价记录" in alert(response.text)
+    response = post_action(client, number, "reopen", reason="客户要求更换")
+    assert response.status_code == 302
+    assert case_state(db, number)[0] == "reopened"
+    assert "start_investigation" in actions_on(client.get(f"/console/cases/{number}").text)
+
+
+def test_an_extension_is_asked_in_working_days_and_the_answer_recorded(client, db, world) -> None:
+    number = _new_case(db, world, source=Source.PHONE, openid=None)
+    give_accounts(db, world, "li.na")
+    sign_in(client, "li.na")
+    post_action(client, number, "triage", valid="1", category="product_quality", severity="general",
+                lead_office=str(world.dept("quality_office").id))
+    with db.read_sessions() as s:
+        before = s.scalar(sa.select(Complaint.due_at).where(Complaint.number == number))
+    assert "answer_extension" not in actions_on(client.get(f"/console/cases/{number}").text)
+    response = post_action(client, number, "request_extension", days="2", reason="需第三方检测", via="phone")
+    assert response.status_code == 302, alert(response.text)
+    with db.read_sessions() as s:
+        extension = s.scalar(sa.select(Extension))
+        # two working days after the whole-case deadline, counted on the company calendar
+        calendar = load_calendar(s, world.policy.calendar)
+        expected_day = calendar.working_day_after(before.astimezone(SHANGHAI).date(), 2)
+        assert extension.new_due_at.astimezone(SHANGHAI).date() == expected_day
+        assert extension.status is ExtensionStatus.PENDING
+    assert "answer_extension" in actions_on(client.get(f"/console/cases/{number}").text)
+    assert post_action(client, number, "answer_extension", consent="1", answer_text="客户电话同意").status_code == 302
+    with db.read_sessions() as s:
+        due = s.scalar(sa.select(Complaint.due_at).where(Complaint.number == number))
+        assert due == extension.new_due_at and s.scalar(sa.select(Extension.status)) is ExtensionStatus.CONSENTED
