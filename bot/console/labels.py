@@ -52,7 +52,7 @@ def code_labels(codes: Any, kind: str) -> str:
     """``["repair"] | code_labels("measure")`` → 维修."""
     form = runtime().settings.policy.form  # the company's own option lists ([form.options])
     table = {"problem_type": option_labels(form.options_for("problem_type")),
-             "demand": option_labels(form.options_for("demand")), "measure": vocab.MEASURES,
+             "demand": option_labels(form.options_for("demands")), "measure": vocab.MEASURES,
              "method": vocab.INVESTIGATION_METHODS, "cause": vocab.CAUSES,
              "responsibility": vocab.RESPONSIBILITY, "responsibility_type": vocab.RESPONSIBILITY_TYPES}[kind]
     if codes is None or codes == []:

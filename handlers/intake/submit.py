@@ -57,8 +57,43 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
     Raises :class:`IncompleteDraft` when a required step has no answer. The draft itself is left as it
     is; the conversation resets it after this returns.
     """
+    attachments = list(session.scalars(
+        sa.select(Attachment)
+        .where(Attachment.draft_openid == draft.openid, Attachment.complaint_id.is_(None))
+        .order_by(Attachment.id)
+    ))
+    return register_complaint(
+        session, ctx, answers=draft.answers, source=Source.WECHAT, received_at=draft.started_at or ctx.now,
+        actor=Actor.customer(draft.openid), openid=draft.openid, attachments=attachments,
+        callback_requested_at=draft.callback_requested_at,
+    )
+
+
+def register_complaint(
+    session: Session,
+    ctx: HandlerContext,
+    *,
+    answers: Mapping[str, Any],
+    source: Source,
+    received_at: dt.datetime,
+    actor: Actor,
+    openid: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    callback_requested_at: dt.datetime | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> Complaint:
+    """Register a complaint from the form's answers, whatever the channel (登记建档), and return it.
+
+    The one way a complaint comes into being: the WeChat conversation (`submit_complaint`) and staff
+    registering a phone call, letter or visit in the console (`handlers.intake.manual`) both call it.
+    ``answers`` are keyed by form step, as the intake form's parsers produce them (see
+    ``handlers.intake.fields``); ``received_at`` is when the complaint really reached the company (a call
+    at 09:10 registered at 10:00 was received at 09:10), never later than now. Numbers, classifies,
+    routes, writes the ``registered`` timeline event (by ``actor``), queues the new-case messages and
+    opens the deadlines. Flushes, never commits. Raises :class:`IncompleteDraft` when a required step
+    has no answer.
+    """
     form = ctx.policy.form
-    answers = draft.answers
     missing = form.missing_required(answers)
     if missing:
         raise IncompleteDraft([step.key for step in missing])
@@ -75,23 +110,17 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
     )
     lead = find_department(session, route.lead_office)
     handling = find_department(session, route.handling_department)
-    attachments = list(session.scalars(
-        sa.select(Attachment)
-        .where(Attachment.draft_openid == draft.openid, Attachment.complaint_id.is_(None))
-        .order_by(Attachment.id)
-    ))
-    received_at = draft.started_at or ctx.now
     fields: dict[str, Any] = dict(columns)
     fields["complainant_name"] = str(columns.get("complainant_name") or columns.get("contact_person") or "")
     fields["description"] = str(columns.get("description") or "")
     complaint = Complaint(
         **fields,
-        source=Source.WECHAT,
+        source=source,
         received_at=min(received_at, ctx.now),
         registered_at=ctx.now,
         status=ComplaintStatus.REGISTERED,
-        openid=draft.openid,
-        callback_requested=draft.callback_requested_at is not None,
+        openid=openid,
+        callback_requested=callback_requested_at is not None,
         severity=suggestion.severity,
         severity_confirmed=False,
         severity_reasons=list(suggestion.reasons),
@@ -106,8 +135,12 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
         attachment.complaint_id = complaint.id
         attachment.draft_openid = None
     record_event(
-        session, complaint, "registered", Actor.customer(draft.openid), ctx.now, created=True,
-        details=_registered_details(complaint, route, suggestion.reasons, extras, len(attachments), draft),
+        session, complaint, "registered", actor, ctx.now, created=True,
+        details={
+            **_registered_details(complaint, route, suggestion.reasons, extras, len(attachments),
+                                  callback_requested_at),
+            **(details or {}),
+        },
     )
     labels = {
         "problem_type": option_labels(form.options_for("problem_type")),
@@ -128,10 +161,10 @@ def submit_complaint(session: Session, draft: Draft, ctx: HandlerContext) -> Com
 
 def _registered_details(
     complaint: Complaint, route: Any, reasons: Sequence[str], extras: Mapping[str, Any], attachments: int,
-    draft: Draft,
+    callback_requested_at: dt.datetime | None,
 ) -> dict[str, Any]:
     details: dict[str, Any] = {
-        "source": Source.WECHAT.value,
+        "source": complaint.source.value,
         "received_at": complaint.received_at.astimezone(dt.UTC).isoformat(),
         "lead_office": route.lead_office,
         "handling_department": route.handling_department,
@@ -143,8 +176,8 @@ def _registered_details(
         details["severity_reasons"] = list(reasons)
     if extras:
         details["extra_fields"] = dict(extras)
-    if draft.callback_requested_at is not None:
-        details["callback_requested_at"] = draft.callback_requested_at.astimezone(dt.UTC).isoformat()
+    if callback_requested_at is not None:
+        details["callback_requested_at"] = callback_requested_at.astimezone(dt.UTC).isoformat()
     return details
 
 

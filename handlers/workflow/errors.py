@@ -71,6 +71,19 @@ class PreconditionFailed(WorkflowError):
         super().__init__(f"暂不能执行“{action}”：{reason}")
 
 
+class CaseChanged(WorkflowError):
+    """Someone else changed the case after this person's page showed it (乐观锁: the version moved on).
+
+    Acting on what one saw would overwrite or contradict the other change; the person reloads instead.
+    """
+
+    def __init__(self, number: str, seen: int | None, current: int) -> None:
+        self.number = number
+        self.seen = seen
+        self.current = current
+        super().__init__(f"该投诉已被他人更新，请刷新后重试 (number={number}, version {seen} → {current})")
+
+
 class NotFound(WorkflowError):
     """A complaint, staff member, department or extension that does not exist."""
 
@@ -94,6 +107,7 @@ class CalendarImportError(WorkflowError):
 
 __all__ = [
     "CalendarImportError",
+    "CaseChanged",
     "IllegalTransition",
     "InvalidValue",
     "MissingField",

@@ -111,6 +111,12 @@ class Complaint(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column()
     retain_until: Mapped[dt.date | None] = mapped_column()  # ≥ 3 years after closing
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic version (乐观锁): SQLAlchemy adds 1 on every UPDATE of the row and makes the UPDATE
+    # conditional on the version it read, so two writers on stale reads cannot both win. A console form
+    # carries the version it was rendered with; a different one at submission means someone else acted.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="complaint", order_by="Attachment.id")
     timeline: Mapped[list[TimelineEvent]] = relationship(
