@@ -25,7 +25,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Settings
-from bot.console import auth, cases, dashboard, labels
+from bot.console import auth, cases, dashboard, labels, ledger
 from bot.console.extensions import csrf, limiter, login_manager
 from bot.console.security import before_console_request, register_error_pages, security_headers
 from bot.console.settings import ConsoleSettings, load_console_settings
@@ -38,6 +38,7 @@ labels.register(bp)
 bp.register_blueprint(auth.bp)
 bp.register_blueprint(dashboard.bp)
 bp.register_blueprint(cases.bp)
+bp.register_blueprint(ledger.bp)
 
 
 def init_app(app: Flask, settings: Settings, overrides: Mapping[str, Any] | None = None) -> ConsoleSettings:
