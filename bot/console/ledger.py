@@ -28,6 +28,7 @@ from bot.runtime import runtime
 from handlers import audit
 from handlers.ledger import (
     ALL_OFFICES,
+    COUNT_CAP,
     DEFAULT_DESCENDING,
     MAX_ROWS,
     NO_OFFICE,
@@ -95,7 +96,7 @@ def _render(query: LedgerQuery | None, errors: Sequence[str] = (), status: int =
         choices = _choices(s)
     query = query or LedgerQuery()
     return render_template("console/ledger.html", page=page, query=query, errors=errors, max_rows=MAX_ROWS,
-                           office=page.office if page else (query.office or ALL_OFFICES),
+                           count_cap=COUNT_CAP, office=page.office if page else (query.office or ALL_OFFICES),
                            sort_links=_sort_links(query), **choices), status
 
 

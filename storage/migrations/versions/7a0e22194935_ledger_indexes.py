@@ -1,10 +1,11 @@
-"""ledger indexes: sorting by the whole-case deadline, and keyword search (pg_trgm) on PostgreSQL
+"""ledger indexes: whole-case deadline, unmet deadlines, and keyword search (pg_trgm) on PostgreSQL
 
 Revision ID: 7a0e22194935
 Revises: 4d3b0c725aaf
 Create Date: 2026-12-02 10:00:00
 
-The ledger (handlers/ledger.py) sorts by ``complaint.due_at`` (an index the model declares) and searches
+The ledger (handlers/ledger.py) sorts by ``complaint.due_at``, filters on overdue deadlines (a partial index of
+the unmet ones, small and read without the table) — both declared on the models — and searches
 with ``ILIKE '%keyword%'`` over four groups of columns, which only a trigram index can serve on a million
 cases. The trigram indexes exist on PostgreSQL only (SQLite has no pg_trgm and scans, which is fine at a
 company's size); their expressions are exactly those `handlers.ledger` queries, and their names end in
@@ -36,6 +37,10 @@ TRIGRAM_INDEXES = {
 def upgrade() -> None:
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_due_at'), ['due_at'], unique=False)
+    with op.batch_alter_table('deadline', schema=None) as batch_op:
+        batch_op.create_index('ix_deadline_unmet', ['complaint_id', 'status', 'due_at'], unique=False,
+                              postgresql_where=sa.text("status IN ('open', 'breached')"),
+                              sqlite_where=sa.text("status IN ('open', 'breached')"))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for name, expression in TRIGRAM_INDEXES.items():
@@ -46,5 +51,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name in TRIGRAM_INDEXES:
             op.execute(f"DROP INDEX IF EXISTS {name}")
+    with op.batch_alter_table('deadline', schema=None) as batch_op:
+        batch_op.drop_index('ix_deadline_unmet')
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_due_at'))
