@@ -172,7 +172,8 @@ def run(cases: int, repeat: int, database: str, verbose: bool, only: str | None 
     with db.engine.connect() as conn:
         numbers = [r[0] for r in conn.execute(sa.text(
             "SELECT c.number FROM complaint c JOIN department d ON d.id = c.lead_office_id "
-            "WHERE d.code = 'quality_office' AND c.status = 'closed' ORDER BY c.id DESC LIMIT 2 OFFSET 1000"))]
+            "WHERE d.code = 'quality_office' AND c.status = 'closed' ORDER BY c.id DESC LIMIT 2 OFFSET :skip"),
+            {"skip": min(1000, cases // 10)})]  # a case from a few weeks ago, of the quality office
         newest = conn.execute(sa.text("SELECT max(received_at) FROM complaint")).scalar_one()
     month = (newest - dt.timedelta(days=200)).date().replace(day=1)
     company = load_company_config(PACKAGED_EXAMPLE, dev=True)

@@ -264,7 +264,7 @@ def _concat(*columns: Any) -> sa.ColumnElement[str]:
     expression = parts[0]
     for part in parts[1:]:
         expression = expression.op("||")(part)
-    return expression  # type: ignore[no-any-return]
+    return expression
 
 
 def _public_text() -> sa.ColumnElement[str]:
@@ -286,9 +286,13 @@ def keyword_clause(session: Session, staff: Staff, keyword: str,
                    settings: WorkflowSettings) -> sa.ColumnElement[bool]:
     """Cases matching ``keyword`` through what ``staff`` may see of them (see the module's docstring)."""
     pattern = _like(keyword)
+    # Chinese and digits have no case: plain LIKE (several times cheaper than ILIKE on PostgreSQL's UTF-8)
+    caseless = keyword.lower() == keyword.upper()
 
     def like(expression: Any) -> sa.ColumnElement[bool]:
-        return expression.ilike(pattern, escape="\\")  # type: ignore[no-any-return]
+        if caseless:
+            return expression.like(pattern, escape="\\")
+        return expression.ilike(pattern, escape="\\")
 
     identity = identity_clause(session, staff, settings)
     full_phone = full_phone_clause(session, staff, settings)
@@ -347,7 +351,7 @@ def _department_id(session: Session, code: str, *, lead_office: bool) -> int | N
 
 
 def ledger_select(session: Session, staff: Staff, query: LedgerQuery, *, now: dt.datetime,
-                  settings: WorkflowSettings) -> sa.Select[tuple[Complaint]]:
+                  settings: WorkflowSettings) -> sa.Select[Complaint]:
     """``SELECT complaint`` for ``query`` inside ``staff``'s scope, ordered (no paging)."""
     errors: list[str] = []
     select = sa.select(Complaint).where(scope_clause(session, staff))
