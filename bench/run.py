@@ -9,6 +9,8 @@ starts ``gunicorn -w 2`` on a free loopback port, waits until it is ready, and r
 separate load process (bench/load.py; a warm-up first, then the timed window). All servers start first and
 take turns scenario by scenario, so tousu is measured within seconds of the floor. Then it prints one table,
 the ratios tousu/floor against the targets, and the calendar benchmark (bench/bench_calendar.py) if present.
+Last, ``console``: the staff console's ledger and case page on 1,000,000 cases (bench/bench_console.py, on
+the ``tousu_bench_1m`` database bench/gen_cases.py makes once and reuses), when PostgreSQL answers.
 
 Errors are what the client saw (failed, non-200 or undecryptable replies, or no reply) plus the tracebacks
 the server logged meanwhile (tousu answers a failing handler with a 200 apology). Tables the models define
@@ -22,7 +24,7 @@ printed, as information: how far the durable floor is from it is what durability
 tousu ÷ durable floor is what tousu's own code costs.
 
     .venv/bin/python bench/run.py [--duration 10] [--concurrency 8] [--quick]
-                                  [--only floor,floor-sqlite,sqlite,floor-postgres,postgres]
+                                  [--only floor,floor-sqlite,sqlite,floor-postgres,postgres,console]
                                   [--scenarios message,conversation]
 
 PostgreSQL: ``BENCH_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) names the
@@ -62,6 +64,8 @@ from bench.load import get_scenario, script_from_env  # noqa: E402
 from bot.config import DEV_AES_KEY, DEV_APPID, DEV_WECHAT_TOKEN  # noqa: E402
 
 TARGETS = ("floor", "floor-sqlite", "sqlite", "floor-postgres", "postgres")
+CONSOLE = "console"  # bench/bench_console.py: the ledger and case page on 1,000,000 cases (PostgreSQL)
+CHOICES = (*TARGETS, CONSOLE)
 #: The durable floor of each database: bench.floor_app with bench/floor_store.py's transaction.
 DURABLE = {"sqlite": "floor-sqlite", "postgres": "floor-postgres"}
 SCENARIOS = tuple(LOAD_SCENARIOS)  # every scenario bench/load.py registers
@@ -476,6 +480,43 @@ def run_calendar(quick: bool) -> tuple[int, str]:
     return 1, ""
 
 
+def run_console(args: argparse.Namespace) -> tuple[int, str]:
+    """bench/bench_console.py (it makes or reuses the 1,000,000-case database) when PostgreSQL answers.
+
+    Returns (exit status, printout); a missing PostgreSQL is a skip unless BENCH_DATABASE_URL was given."""
+    try:
+        import psycopg
+
+        _, admin = _pg_admin(args.pg_url)
+        with psycopg.connect(**admin, autocommit=True):
+            pass
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (1 if args.pg_required else 0), f"skipped: PostgreSQL does not answer ({first})"
+    from sqlalchemy.engine import make_url
+
+    server = make_url(args.pg_url).set(database="postgres").render_as_string(hide_password=False)
+    cmd = [sys.executable, str(ROOT / "bench" / "bench_console.py"), *(["--repeat", "5"] if args.quick else [])]
+    log("[console] bench/bench_console.py (the first run generates 1,000,000 cases, about a minute)")
+    try:
+        done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "BENCH_DATABASE_URL": server}, capture_output=True,
+                              text=True, timeout=1800, check=False)
+    except subprocess.TimeoutExpired:
+        return 1, "bench_console.py did not finish in 30 minutes"
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        return 1, (done.stdout + done.stderr).rstrip()[-3000:]
+    return done.returncode, done.stdout.rstrip()
+
+
+def print_console(code: int, output: str) -> int:
+    print()
+    print("== console: ledger and case page on 1,000,000 cases (bench/bench_console.py) ==")
+    print(output)
+    if code != 0:
+        print(f"bench_console.py exited with {code}")
+    return 1 if code != 0 else 0
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 def _csv(allowed: Sequence[str]) -> Any:
@@ -497,7 +538,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=int(env.get("BENCH_CONCURRENCY", 8)),
                         help="concurrent clients (default 8, env BENCH_CONCURRENCY)")
     parser.add_argument("--quick", action="store_true", help="a short run (2 s per scenario), for checks")
-    parser.add_argument("--only", type=_csv(TARGETS), default=list(TARGETS), help=",".join(TARGETS))
+    parser.add_argument("--only", type=_csv(CHOICES), default=list(CHOICES), help=",".join(CHOICES))
     parser.add_argument("--scenarios", type=_csv(SCENARIOS), default=list(DEFAULT_SCENARIOS),
                         help=f"any of {','.join(SCENARIOS)} (default {','.join(DEFAULT_SCENARIOS)})")
     parser.add_argument("--no-calendar", action="store_true", help="skip bench/bench_calendar.py")
@@ -540,6 +581,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # in order with stderr progress
     started = time.perf_counter()
+    if args.only == [CONSOLE]:
+        status = print_console(*run_console(args))
+        print()
+        print(f"bench finished in {time.perf_counter() - started:.0f} s")
+        return status
     results: list[Result] = []
     # All servers start first and then take turns scenario by scenario, so each tousu figure is measured
     # within seconds of the floor's (a shared machine drifts; idle servers cost nothing).
@@ -605,6 +651,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if code != 0:
                 print(f"bench_calendar.py exited with {code}")
                 status = 1
+    if CONSOLE in args.only:
+        status = max(status, print_console(*run_console(args)))
     print()
     print(f"bench finished in {time.perf_counter() - started:.0f} s")
     return status

@@ -7,6 +7,7 @@ from alembic import context
 import storage.models  # noqa: F401  (registers every table on Base.metadata)
 from storage.base import Base
 from storage.db import make_engine
+from storage.migrate import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,6 +30,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds the table
         compare_type=True,
+        include_name=include_name,  # autogenerate keeps the hand-made PostgreSQL trigram indexes
     )
     with context.begin_transaction():
         context.run_migrations()

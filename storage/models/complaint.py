@@ -107,7 +107,7 @@ class Complaint(Base):
     satisfaction_score: Mapped[int | None] = mapped_column()
     satisfaction_comment: Mapped[str | None] = mapped_column(sa.Text)
     reopen_count: Mapped[int] = mapped_column(default=0)
-    due_at: Mapped[dt.datetime | None] = mapped_column()  # whole-case deadline (moves only with consent)
+    due_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # whole-case deadline (moves only with consent)
     closed_at: Mapped[dt.datetime | None] = mapped_column()
     retain_until: Mapped[dt.date | None] = mapped_column()  # ≥ 3 years after closing
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
