@@ -28,6 +28,8 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+    from tests.conftest import LiveServer
+
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -98,7 +100,13 @@ class PageProblems:
                 if msg.type == "error" else None)
         page.on("response", lambda r: self.items.append(f"HTTP {r.status} {r.request.method} {r.url}")
                 if r.status >= 400 else None)
-        page.on("requestfailed", lambda r: self.items.append(f"request failed {r.method} {r.url}: {r.failure}"))
+        page.on("requestfailed", self._failed)
+
+    def _failed(self, request: Any) -> None:
+        # ERR_ABORTED is the browser cancelling a request itself (the page navigated on or closed while, say,
+        # the favicon was still loading): nothing the server or the page did wrong.
+        if request.failure != "net::ERR_ABORTED":
+            self.items.append(f"request failed {request.method} {request.url}: {request.failure}")
 
 
 def _page(browser: Browser, **options: Any) -> Iterator[Page]:
@@ -111,15 +119,17 @@ def _page(browser: Browser, **options: Any) -> Iterator[Page]:
     assert problems.items == [], "the page had problems:\n" + "\n".join(problems.items)
 
 
+# The page fixtures take the live server so that it starts before the page and stops after it: stopped
+# first, it would reset a request still in flight (the favicon), and the page would fail on that.
 @pytest.fixture
-def phone_page(browser: Browser) -> Iterator[Page]:
+def phone_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     """A phone: 390×844 CSS pixels, touch, and the mobile viewport rules (a page without a viewport meta
     would be laid out 980 px wide, as on a real phone)."""
     yield from _page(browser, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
 
 
 @pytest.fixture
-def desktop_page(browser: Browser) -> Iterator[Page]:
+def desktop_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     yield from _page(browser, viewport=DESKTOP)
 
 
