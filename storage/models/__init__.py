@@ -34,6 +34,9 @@ from storage.models.workflow import (
     Investigation,
     Plan,
     PlanStatus,
+    StaffTask,
+    TaskKind,
+    TaskStatus,
 )
 
 __all__ = [
@@ -71,6 +74,9 @@ __all__ = [
     "Source",
     "Staff",
     "StaffAccount",
+    "StaffTask",
+    "TaskKind",
+    "TaskStatus",
     "TimelineEvent",
     "is_local_userid",
 ]

@@ -198,3 +198,42 @@ class CalendarException(Base):
     is_working_day: Mapped[bool] = mapped_column()
     note: Mapped[str | None] = mapped_column(sa.String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TaskKind(enum.StrEnum):
+    """What a member of staff must do by hand (人工任务)."""
+
+    CALL_CUSTOMER = "call_customer"  # 电话告知: a message that cannot reach the complainant in WeChat
+    CALLBACK = "callback"  # 电话回访: a low score (< 3★) or a customer's request for a call
+    SUPPLEMENTARY = "supplementary"  # 补充措施: satisfaction below the threshold, measures until satisfied
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"  # no longer needed (the case closed, or the message got through after all)
+
+
+class StaffTask(Base):
+    """A task for the lead office (by default) about one complaint, shown in the console until done.
+
+    Opened by ``handlers.workflow.tasks.open_task`` only; ``dedupe_key`` makes opening idempotent (a retried
+    job or message opens it once).
+    """
+
+    __tablename__ = "staff_task"
+    __table_args__ = (sa.Index("ix_staff_task_open", "status", "department_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TaskKind] = mapped_column(str_enum(TaskKind, 24))
+    status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus, 16), default=TaskStatus.OPEN)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(sa.Text)  # shown to staff: why this task exists (Chinese)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. the message text to read out
+    dedupe_key: Mapped[str] = mapped_column(sa.String(191), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column()
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(sa.Text)  # what the call found, in staff's words
