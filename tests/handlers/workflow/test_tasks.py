@@ -30,8 +30,10 @@ def test_a_task_opens_once_per_key_and_the_lead_office_gets_a_card(world: World,
                                                                   {"text": "处理结果……"})
     [card] = outbox(session, recipient="li.na", complaint=c)
     assert card.payload["title"] == "电话告知客户 26020101"
-    assert card.payload["text"] == ("【电话告知客户】投诉 26020101 需要人工处理：\n结果通知无法送达（客户已取消关注），请电话告知。\n"
-                                    "请于 2月16日（周一）17:00 前完成。完成后在工作台记录处理情况。")
+    assert card.payload["text"] == (
+        "【电话告知客户】投诉 26020101 需要人工处理：\n结果通知无法送达（客户已取消关注），请电话告知。\n"
+        "请于 2月16日（周一）17:00 前完成。完成后在工作台记录处理情况。"
+    )
     assert card.payload["url"].endswith("/console/cases/26020101")
     opened = session.scalar(sa.select(TimelineEvent).where(TimelineEvent.action == "task_opened"))
     assert opened is not None and opened.details["kind"] == "call_customer"
@@ -51,5 +53,6 @@ def test_a_task_is_closed_once_with_what_was_done(world: World, session) -> None
     with pytest.raises(PreconditionFailed, match="已处理"):
         complete_task(session, world["li.na"], task, "再来一次", now=later)
     done = session.scalar(sa.select(TimelineEvent).where(TimelineEvent.action == "task_done"))
-    assert done is not None and done.actor_id == str(world["li.na"].id) and done.details["outcome"] == "已回电，客户同意补发"
+    assert done is not None and done.actor_id == str(world["li.na"].id)
+    assert done.details["outcome"] == "已回电，客户同意补发"
     assert open_tasks(session, c) == []
