@@ -36,9 +36,8 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from handlers.privacy import mask_phone, mask_phones_in
 from handlers.workflow.permissions import MANAGEMENT, has_role, is_management, is_read_only
-from handlers.workflow.scope import personal_data_access, scope_clause
+from handlers.workflow.scope import HIDDEN, personal_data_access, scope_clause
 from handlers.workflow.settings import WorkflowSettings
 from handlers.workflow.transitions import OPEN_STATES
 from storage.base import SHANGHAI
@@ -61,7 +60,6 @@ PAGE_SIZE: Final = 50
 MAX_ROWS: Final = 10_000  # the deepest row a page may reach, and the export's limit
 COUNT_CAP: Final = 1_000  # the ledger counts exactly up to here ("共 N 件"); past it says "超过 1000 件"
 MAX_KEYWORD: Final = 50
-HIDDEN: Final = "（保密）"  # what the case page shows for an identity field the reader may not see
 
 ALL_OFFICES: Final = "all"  # every case in the reader's scope
 NO_OFFICE: Final = "none"  # cases no lead office has been given yet (awaiting triage)
@@ -510,14 +508,7 @@ def reader_rows(session: Session, staff: Staff, complaints: Sequence[Complaint],
     for c in complaints:
         access = personal_data_access(session, staff, c, settings)
 
-        def who(value: str | None, shown: bool = access.identity) -> str | None:
-            return (value if shown else HIDDEN) if value else None
-
-        def text(value: str | None, shown: bool = access.full_phone) -> str | None:
-            return value if shown or not value else mask_phones_in(value)
-
-        phone = None if not c.phone else c.phone if access.full_phone else mask_phone(c.phone) \
-            if access.identity else HIDDEN
+        who, text, phone = access.who, access.text, access.phone(c.phone)
         next_deadline, overdue = deadlines.get(c.id, (None, False))
         details: dict[str, Any] = {}
         if full:

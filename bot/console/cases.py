@@ -37,11 +37,11 @@ from bot.console.forms import ACTIONS, ActionForm, Choices, form_action, make_fo
 from bot.console.security import now, origin
 from bot.runtime import runtime
 from handlers import audit
-from handlers.privacy import mask_openid, mask_phone, mask_phones_in
+from handlers.privacy import mask_openid
 from handlers.workflow import permissions
 from handlers.workflow.available import available_actions, lock_for_change, mark_changed
 from handlers.workflow.errors import CaseChanged, PermissionDenied, PreconditionFailed, WorkflowError
-from handlers.workflow.scope import PersonalDataAccess, find_visible, personal_data_access
+from handlers.workflow.scope import HIDDEN, PersonalDataAccess, find_visible, personal_data_access
 from handlers.workflow.time_left import deadline_rows
 from handlers.workflow.transitions import Action, target_state
 from storage.models import (
@@ -62,7 +62,6 @@ STALE: Final = "该投诉已被他人更新，请刷新后重试"
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-HIDDEN: Final = "（保密）"
 # Fields that say who complained; shown only with PersonalDataAccess.identity.
 IDENTITY_FIELDS: Final = frozenset({"complainant_name", "contact_person", "phone", "phone_ext", "address", "openid"})
 # Free text a customer or staff member typed, which may hold a phone number.
@@ -74,26 +73,18 @@ _TIMELINE_SKIP: Final = frozenset({"from", "to", "by", "sla_events"})
 
 @dataclass(frozen=True)
 class Masker:
-    """Applies one reader's `PersonalDataAccess` to values on the page."""
+    """A reader's `PersonalDataAccess` applied to a record's fields by name (the rule itself is the access's)."""
 
     access: PersonalDataAccess
 
     def identity(self, value: Any) -> Any:
-        if value in (None, ""):
-            return None
-        return value if self.access.identity else HIDDEN
+        return self.access.who(value) if isinstance(value, str) or value is None else value
 
     def phone(self, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not self.access.identity:
-            return HIDDEN
-        return value if self.access.full_phone else mask_phone(value)
+        return self.access.phone(value)
 
     def text(self, value: Any) -> Any:
-        if not isinstance(value, str) or self.access.full_phone:
-            return value
-        return mask_phones_in(value)
+        return self.access.text(value) if isinstance(value, str) else value
 
     def field(self, name: str, value: Any) -> Any:
         if name == "openid":

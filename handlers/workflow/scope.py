@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from handlers.privacy import mask_phone, mask_phones_in
 from handlers.workflow.permissions import (
     ADMIN,
     APPROVER,
@@ -142,6 +143,9 @@ def find_visible(session: Session, staff: Staff, *, complaint_id: int | None = N
     return session.scalars(query).first()
 
 
+HIDDEN = "（保密）"  # what staff read in place of an identity field they may not see
+
+
 @dataclass(frozen=True)
 class PersonalDataAccess:
     """How much of the complainant one member of staff may see on one case (保密)."""
@@ -152,6 +156,23 @@ class PersonalDataAccess:
     @property
     def any(self) -> bool:
         return self.identity or self.full_phone
+
+    # What a page, an export or a printed form shows this reader: the one rule, used by all of them.
+    def who(self, value: str | None) -> str | None:
+        """An identity field (name, contact, address): itself, or ``（保密）``; None when empty."""
+        return (value if self.identity else HIDDEN) if value else None
+
+    def phone(self, value: str | None) -> str | None:
+        """The phone: in full, masked (138****8000), or ``（保密）`` with the identity."""
+        if not value:
+            return None
+        if not self.identity:
+            return HIDDEN
+        return value if self.full_phone else mask_phone(value)
+
+    def text(self, value: str | None) -> str | None:
+        """Free text a customer or staff member typed, with phone numbers inside masked unless shown in full."""
+        return value if self.full_phone or not value else mask_phones_in(value)
 
 
 def personal_data_access(session: Session, staff: Staff, complaint: Complaint,
