@@ -125,7 +125,11 @@ def load_settings(
 ) -> Settings:
     """Build settings from the environment; ``overrides`` (tests, create_app(config)) win over it."""
     env: dict[str, Any] = dict(os.environ if environ is None else environ)
-    env.update({k: v for k, v in (overrides or {}).items() if isinstance(v, str)})
+    for name, value in (overrides or {}).items():
+        if value is None:
+            env.pop(name, None)  # an override of None unsets the variable (tests keep the environment's out)
+        elif isinstance(value, str):
+            env[name] = value
     over = dict(overrides or {})
 
     dev = bool(over["TOUSU_DEV"]) if "TOUSU_DEV" in over and not isinstance(over["TOUSU_DEV"], str) else (

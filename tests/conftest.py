@@ -151,7 +151,11 @@ def app_config(database_url: str, company_config: dict[str, Any]) -> dict[str, A
         "WECOM_AGENT_ID": "1000002",
         "COMPANY": company_config,
         "SCHEDULER": False,
-        "CALLBACK_RETRY_HOLD_SECONDS": 0,  # an outage holds a retried delivery 5.5 s; tests that check it set it
+        "CALLBACK_RETRY_HOLD_SECONDS": 0,
+        # Each test's app counts sign-in throttles and failed deliveries on its own, whatever REDIS_URL the
+        # environment has (CI sets one): shared counters would leak from one test into the next. Tests of the
+        # sharing itself pass their own REDIS_URL.
+        "REDIS_URL": None,  # an outage holds a retried delivery 5.5 s; tests that check it set it
     }
 
 
