@@ -99,5 +99,6 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
 
 def test_an_override_of_none_unsets_what_the_environment_has():
     env = PROD | {"REDIS_URL": "redis://127.0.0.1:6379/15"}
-    assert load_settings(environ=env, overrides={"COMPANY": {}}).redis_url == "redis://127.0.0.1:6379/15"
-    assert load_settings(environ=env, overrides={"COMPANY": {}, "REDIS_URL": None}).redis_url is None
+    company = {"company": {"name": "x"}}
+    assert load_settings(environ=env, overrides={"COMPANY": company}).redis_url == "redis://127.0.0.1:6379/15"
+    assert load_settings(environ=env, overrides={"COMPANY": company, "REDIS_URL": None}).redis_url is None
