@@ -255,8 +255,15 @@ def _call_instead(session: Session, message: Outgoing, result: _Result, now: dt.
     )
     if complaint is None:
         return
-    notify.call_instead(session, complaint, message.payload[notify.CASE_MESSAGE], now=now, cause="undelivered",
-                        errcode=result.errcode, error=_clip(result.last_error))
+    try:
+        # Two pieces of one long message failing in two workers at once race for the same task key: the
+        # loser's insert fails in its savepoint, and the task the winner opened stands.
+        with session.begin_nested():
+            notify.call_instead(session, complaint, message.payload[notify.CASE_MESSAGE], now=now,
+                                cause="undelivered", errcode=result.errcode, error=_clip(result.last_error))
+    except sa.exc.IntegrityError:
+        logger.info("outbox %s: the call task for this message was opened by another worker", message.id)
+        return
     logger.info("outbox %s: undeliverable (%s); task opened to phone the customer of %s", message.id,
                 result.errcode, complaint.number)
 
