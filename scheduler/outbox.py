@@ -7,6 +7,9 @@ Each message goes through three steps, each its own short transaction or none:
    ``storage/db.py``), mark it ``sending``, count the attempt, commit;
 2. **send** (no transaction): call the platform through the channel's sender;
 3. **record** (transaction): ``sent``, back to ``pending`` with a later ``next_attempt_at``, or ``failed``.
+   A customer message about a case (``payload["case_message"]``) that the platform refused for good
+   (45015 with no template, 43004, 40003, 40037, 47003 …, or retries exhausted) opens a task to phone the
+   customer in that same transaction (``handlers.workflow.notify.call_instead``, once per message).
    A database that fails at this step (down right after a successful call) is retried a few times with
    a growing pause (:data:`RECORD_RETRY_DELAYS`, about 15 s in all) before the batch gives up: a sent
    message recorded late is still ``sent``, while one never recorded waits for the recovery below.
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from bot.channels import Channels, Outgoing, Sender
 from bot.channels.errors import (
@@ -43,9 +47,10 @@ from bot.channels.errors import (
     next_quota_reset,
 )
 from handlers.privacy import mask_recipient
+from handlers.workflow import notify
 from storage.base import utcnow
 from storage.db import Database
-from storage.models import OutboxChannel, OutboxMessage, OutboxStatus
+from storage.models import Complaint, OutboxChannel, OutboxMessage, OutboxStatus
 from storage.outbox import IDEMPOTENT_CHANNELS, OUTCOME_UNKNOWN  # defined with the queue: the console reads them
 
 logger = logging.getLogger("tousu.scheduler.outbox")
@@ -83,6 +88,8 @@ class _Result:
     last_error: str | None = None
     next_attempt_at: dt.datetime | None = None
     quota_reset_at: dt.datetime | None = None  # set on 45009: nothing more on this channel until then
+    undelivered: bool = False  # the platform said no for good: the recipient does not have it
+    errcode: int | None = None
 
 
 def dispatch_due(
@@ -183,13 +190,14 @@ def _apply_policy(error: ChannelError, message: Outgoing, now: dt.datetime, max_
     if error.kind.retryable:
         if message.attempts >= max_attempts:
             logger.error("%s: giving up after %s attempts: %s", where, message.attempts, error)
-            return _Result(OutboxStatus.FAILED, f"gave up after {message.attempts} attempts: {error}")
+            return _Result(OutboxStatus.FAILED, f"gave up after {message.attempts} attempts: {error}",
+                           undelivered=True)
         retry_at = now + backoff(message.attempts, rng=rng)
         logger.info("%s: attempt %s failed (%s); retrying at %s", where, message.attempts, error, retry_at)
         return _Result(OutboxStatus.PENDING, f"{error} (attempt {message.attempts}/{max_attempts})",
                        next_attempt_at=retry_at)
     logger.warning("%s: failed for good: %s", where, error)
-    return _Result(OutboxStatus.FAILED, str(error))
+    return _Result(OutboxStatus.FAILED, str(error), undelivered=True, errcode=error.errcode)
 
 
 def _masked_recipient(message: Outgoing) -> str:
@@ -232,9 +240,32 @@ def _record(db: Database, message: Outgoing, result: _Result, now: dt.datetime) 
     with db.transaction() as session:
         result_proxy = cast(sa.CursorResult[tuple[()]], session.execute(stmt.values(**values)))
         changed = result_proxy.rowcount
+        if changed and result.undelivered and message.payload.get(notify.CASE_MESSAGE):
+            _call_instead(session, message, result, now)
     if not changed:
         logger.warning("outbox %s: row changed during the send; outcome %s not recorded", message.id,
                        result.status.value)
+
+
+def _call_instead(session: Session, message: Outgoing, result: _Result, now: dt.datetime) -> None:
+    """A customer message about a case that cannot reach them: a task to phone them (idempotent)."""
+    complaint = session.scalar(
+        sa.select(Complaint).join(OutboxMessage, OutboxMessage.complaint_id == Complaint.id)
+        .where(OutboxMessage.id == message.id)
+    )
+    if complaint is None:
+        return
+    try:
+        # Two pieces of one long message failing in two workers at once race for the same task key: the
+        # loser's insert fails in its savepoint, and the task the winner opened stands.
+        with session.begin_nested():
+            notify.call_instead(session, complaint, message.payload[notify.CASE_MESSAGE], now=now,
+                                cause="undelivered", errcode=result.errcode, error=_clip(result.last_error))
+    except sa.exc.IntegrityError:
+        logger.info("outbox %s: the call task for this message was opened by another worker", message.id)
+        return
+    logger.info("outbox %s: undeliverable (%s); task opened to phone the customer of %s", message.id,
+                result.errcode, complaint.number)
 
 
 def recover_stale_sending(db: Database, older_than: dt.timedelta, now: dt.datetime | None = None) -> RecoveryStats:

@@ -76,11 +76,21 @@ def queue_message(
 def queue_customer_text(
     session: Session, openid: str, text: str, *, now: dt.datetime, dedupe_key: str | None = None,
     complaint_id: int | None = None, template: dict[str, Any] | None = None,
+    case_message: dict[str, Any] | None = None,
 ) -> OutboxMessage | None:
-    """A text to a customer: sent as a 客服消息, falling back to ``template`` outside the 48 h window."""
+    """A text to a customer: sent as a 客服消息, falling back to ``template`` outside the 48 h window.
+
+    The payload: ``text``; ``template`` = ``{template_id, url, data: {keyword: {value}}, client_msg_id}``
+    (the template message to send on 45015; ``url`` may be a path, put on ``PUBLIC_BASE_URL`` by the
+    sender); ``case_message`` = ``{key, purpose, text}`` for a message about a case, which the dispatcher
+    turns into a task to phone the customer when the message fails for good
+    (``handlers.workflow.notify.call_instead``).
+    """
     payload: dict[str, Any] = {"text": text}
     if template:
         payload["template"] = template
+    if case_message:
+        payload["case_message"] = case_message
     return queue_message(
         session, OutboxChannel.WECHAT_CUSTOM, openid, payload, now=now, dedupe_key=dedupe_key,
         complaint_id=complaint_id,

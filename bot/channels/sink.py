@@ -26,6 +26,9 @@ class DevSink:
         payload = dict(message.payload)
         if self.public_base_url and isinstance(payload.get("url"), str):
             payload["url"] = absolute_url(self.public_base_url, payload["url"])
+        template = payload.get("template")
+        if self.public_base_url and isinstance(template, dict) and isinstance(template.get("url"), str):
+            payload["template"] = {**template, "url": absolute_url(self.public_base_url, template["url"])}
         with self.db.transaction() as session:
             session.add(DevSinkMessage(
                 channel=message.channel, recipient=message.recipient, payload=payload, outbox_id=message.id,
@@ -41,10 +44,10 @@ def build_channels(settings: Settings, db: Database, *, timeout: float = 5.0) ->
     Building makes no network call (clients fetch their token on first use), so the web process and
     ``tousu worker`` can both call this at start-up. ``db`` is only used by the dev sink.
     """
-    sink = DevSink(db)
+    sink = DevSink(db, public_base_url=settings.public_base_url)
     oa_client = official_account_client(settings, timeout=timeout)
     staff_client = wecom_client(settings, timeout=timeout)
-    customer: Sender = OfficialAccountSender(oa_client) if oa_client else sink
+    customer: Sender = OfficialAccountSender(oa_client, settings.public_base_url) if oa_client else sink
     staff: Sender = WeComSender(staff_client, settings.public_base_url) if staff_client else DevSink(
         db, public_base_url=settings.public_base_url)
     return {

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urljoin
 
 import redis
 from wechatpy import WeChatClient
@@ -183,6 +184,14 @@ class OfficialAccountClient(SharedTokenClient, WeChatClient):
         return self._json(self.post("menu/create", data=dict(menu)))
 
 
+def absolute_url(base_url: str, url: str) -> str:
+    """A link queued as a path (``/c/2602-0001``, ``/console/wecom/login?next=…``) on ``PUBLIC_BASE_URL``;
+    a full URL as is."""
+    if url.startswith(("http://", "https://")):
+        return url
+    return urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
+
+
 def official_account_storage(redis_url: str | None, appid: str) -> SessionStorage:
     return token_storage(redis_url, f"tousu:wechat:{appid}")
 
@@ -203,10 +212,16 @@ def secret_tag(secret: str) -> str:
 
 
 class OfficialAccountSender:
-    """Sends customer messages: 客服消息 rows (falling back to their template on 45015) and 模板消息 rows."""
+    """Sends customer messages: 客服消息 rows (falling back to their template on 45015) and 模板消息 rows.
 
-    def __init__(self, client: OfficialAccountClient) -> None:
+    A template's ``url`` queued as a path (the customer's case page, ``/c/<number>``) is sent on
+    ``public_base_url``; its ``client_msg_id``, when queued, names the message (every piece of a long text
+    carries the same one, so WeChat shows the template once), else the row's id does.
+    """
+
+    def __init__(self, client: OfficialAccountClient, public_base_url: str = "") -> None:
         self.client = client
+        self.public_base_url = public_base_url
 
     def send(self, message: Outgoing) -> Receipt:
         try:
@@ -233,17 +248,25 @@ class OfficialAccountSender:
             if not template:
                 raise ChannelError(ErrorKind.PERMANENT, f"{exc.errmsg} (outside the 48 h window, no template "
                                    "message to fall back to)", errcode=OUTSIDE_WINDOW) from exc
-            self._send_template(message, template)
+            try:
+                self._send_template(message, template)
+            except WeChatClientException as fallback_exc:
+                error = channel_error(fallback_exc)
+                if error is None:  # pragma: no cover (channel_error knows every WeChatClientException)
+                    raise
+                raise ChannelError(error.kind, f"{error.detail} (template message sent on {OUTSIDE_WINDOW}, "
+                                   "outside the 48 h window)", errcode=error.errcode) from fallback_exc
             return Receipt(note=f"{OUTSIDE_WINDOW}: outside the 48 h window, sent as a template message")
         return Receipt(note="text cut to 2048 bytes" if cut else None)
 
     def _send_template(self, message: Outgoing, template: Mapping[str, Any]) -> None:
+        url = template.get("url")
         self.client.send_template(
             message.recipient,
             _require(template, "template_id"),
             _require(template, "data"),
-            url=template.get("url"),
-            client_msg_id=message.client_msg_id,
+            url=absolute_url(self.public_base_url, url) if url else None,
+            client_msg_id=template.get("client_msg_id") or message.client_msg_id,
         )
 
 
@@ -260,6 +283,7 @@ __all__ = [
     "OfficialAccountClient",
     "OfficialAccountSender",
     "SharedTokenClient",
+    "absolute_url",
     "official_account_client",
     "official_account_storage",
     "secret_tag",

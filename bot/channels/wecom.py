@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import urljoin
 
 from wechatpy.enterprise import WeChatClient as WeComBaseClient
 from wechatpy.session import SessionStorage
@@ -16,7 +15,7 @@ from wechatpy.session.memorystorage import MemoryStorage
 
 from bot.channels import Outgoing, Receipt, fit_text
 from bot.channels.errors import ChannelError, ErrorKind, channel_error
-from bot.channels.wechat import DEFAULT_TIMEOUT, SharedTokenClient, secret_tag, token_storage
+from bot.channels.wechat import DEFAULT_TIMEOUT, SharedTokenClient, absolute_url, secret_tag, token_storage
 from bot.config import Settings
 
 WECOM_API = "https://qyapi.weixin.qq.com"
@@ -94,13 +93,6 @@ def card_description(text: str, limit: int = CARD_DESCRIPTION_BYTES) -> str:
             out = f"{out}<br>{cut}" if out else cut
         break
     return out
-
-
-def absolute_url(base_url: str, url: str) -> str:
-    """A link queued as a path (``/console/wecom/login?next=…``) on ``PUBLIC_BASE_URL``; a full URL as is."""
-    if url.startswith(("http://", "https://")):
-        return url
-    return urljoin(base_url.rstrip("/") + "/", url.lstrip("/"))
 
 
 def wecom_storage(redis_url: str | None, corp_id: str, agent_id: int) -> SessionStorage:

@@ -1,4 +1,6 @@
-"""工作台: the signed-in person's cases in four lists — my tasks, due soon, overdue, new awaiting triage.
+"""工作台: the signed-in person's cases in four lists — my tasks, due soon, overdue, new awaiting triage —
+and the open staff tasks (待办任务: calls to customers, callbacks…) on the cases they may see, each with a
+form to close it (`bot.console.tasks`).
 
 Every list is a query inside `scope_clause`, so a list can never show a case its reader may not open.
 Lists carry no personal data (number, category, state, department, deadline), so nothing is masked here.
@@ -20,6 +22,7 @@ from bot.console.security import console_settings, now
 from bot.runtime import runtime
 from handlers.workflow.permissions import APPROVER, HEAD, has_role, is_management, is_read_only
 from handlers.workflow.scope import scope_clause
+from handlers.workflow.task_list import visible_open_tasks
 from handlers.workflow.transitions import OPEN_STATES
 from storage.models import Complaint, ComplaintStatus, Deadline, DeadlineStatus, Department, DepartmentKind, Staff
 
@@ -95,6 +98,8 @@ def dashboard_lists(session: Session, staff: Staff, at: dt.datetime, due_soon: d
 @bp.get("/")
 def index() -> ResponseReturnValue:
     at = now()
-    with runtime().db.read_sessions() as s:
+    rt = runtime()
+    with rt.db.read_sessions() as s:
         lists = dashboard_lists(s, current_user.staff, at, console_settings().due_soon)
-    return render_template("console/dashboard.html", lists=lists, now=at)
+        staff_tasks = visible_open_tasks(s, current_user.staff, rt.settings.policy.workflow)
+    return render_template("console/dashboard.html", lists=lists, staff_tasks=staff_tasks, now=at)

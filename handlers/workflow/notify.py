@@ -7,13 +7,21 @@ skipped, and staff texts never carry the complainant's phone number unmasked.
 Every staff message about a case is a WeCom text card whose link (:func:`case_link`) opens the case in
 the console, signing the person in through WeCom OAuth on the way. The link is queued as a path; the
 sender puts ``PUBLIC_BASE_URL`` in front (bot/channels/wecom.py), so handlers need no deployment setting.
+
+Every customer message about a case (:func:`tell_customer`) reaches the customer one way or another: a
+客服消息 within WeChat's 48 h window; outside it, the template message configured for the message's purpose
+(``[wechat_templates]``, handlers/workflow/customer_messages.py), queued on the same outbox row and linking to
+the customer's case page (:func:`customer_case_link`, a path the sender puts ``PUBLIC_BASE_URL`` in front of);
+and when neither can reach the customer (no template, not following the account, no openid at all: a phone
+or walk-in complaint) a staff task to phone them with the message to read out (:func:`call_instead`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,18 +29,35 @@ from sqlalchemy.orm import Session
 from handlers.render import render_message, split_text
 from handlers.sla.calendar import SHANGHAI
 from handlers.sla.presets import ESCALATION_ROLES
+from handlers.workflow import tasks
+from handlers.workflow.customer_messages import purpose_of, template_time
 from handlers.workflow.permissions import APPROVER, HEAD, INTAKE, MANAGEMENT
-from storage.models import Complaint, Department, DepartmentKind, OutboxMessage, Staff
+from handlers.workflow.transitions import STATUS_LABELS
+from storage.models import Complaint, Department, DepartmentKind, OutboxMessage, Staff, StaffTask, TaskKind
 from storage.outbox import queue_customer_text, queue_staff_text
+
+if TYPE_CHECKING:
+    from handlers.config import CompanyPolicy
 
 _WEEKDAYS = "一二三四五六日"
 # The console's WeCom sign-in (bot/console/wecom_auth.py), then the case page (bot/console/cases.py).
 CASE_LINK = "/console/wecom/login?next=/console/cases/{number}"
+# The customer's own page about their case (bot/customer/…), opened from WeChat messages.
+CUSTOMER_CASE_LINK = "/c/{number}"
+#: ``payload["case_message"]`` of a customer outbox row about a case: what the dispatcher needs to turn a
+#: message that cannot reach the customer into a call task (``key``, ``purpose``, the whole ``text``).
+CASE_MESSAGE = "case_message"
 
 
 def case_link(complaint: Complaint) -> str:
     """The path a staff card about ``complaint`` opens: WeCom sign-in, then the case page."""
     return CASE_LINK.format(number=complaint.number)
+
+
+def customer_case_link(complaint: Complaint) -> str:
+    """The customer's case page for ``complaint``: a path, made absolute on ``PUBLIC_BASE_URL`` by the
+    sender (bot/channels/wechat.py), like :func:`case_link`."""
+    return CUSTOMER_CASE_LINK.format(number=complaint.number)
 
 
 def card_title(complaint: Complaint, kind: str | None = None) -> str:
@@ -173,29 +198,92 @@ def tell_staff(
 
 
 def tell_customer(
-    session: Session, complaint: Complaint, template: str, *, now: dt.datetime, dedupe_key: str | None = None,
-    **context: Any,
+    session: Session, complaint: Complaint, template: str, *, now: dt.datetime, policy: CompanyPolicy,
+    dedupe_key: str | None = None, purpose: str | None = None, **context: Any,
 ) -> list[OutboxMessage]:
-    """Queue a text to the complainant in WeChat; nothing when the complaint did not come from WeChat."""
-    if not complaint.openid:
-        return []
+    """Queue a message (``templates/messages/workflow/<template>``) to the complainant, reaching them always.
+
+    In WeChat: a 客服消息 carrying the template message of its ``purpose`` (by default from the template's
+    name, `customer_messages.purpose_of`) for the dispatcher to fall back on outside the 48 h window, with
+    the case page as its link. Without an openid (a phone or walk-in complaint) nothing is queued: a task
+    to phone the customer opens instead. ``dedupe_key`` names the message: queueing it again, or its call
+    task, is a no-op. Returns the outbox rows queued (one per piece of a long text).
+    """
     text = render_message(f"workflow/{template}", complaint=complaint, **context)
+    key = dedupe_key or f"cust:{complaint.id}:{template}:{now.isoformat()}"
+    purpose = purpose or purpose_of(template)
+    case_message = {"key": key, "purpose": purpose, "text": text}
+    if not complaint.openid:
+        call_instead(session, complaint, case_message, now=now, cause="no_openid")
+        return []
+    fallback = None
+    configured = policy.wechat_templates.get(purpose)
+    if configured is not None:
+        variables = template_variables(complaint, template, now=now, policy=policy, context=context)
+        fallback = {
+            "template_id": configured.template_id, "url": customer_case_link(complaint),
+            "data": configured.data(variables),
+            # One id for every piece of a long text: WeChat delivers the template once (client_msg_id).
+            "client_msg_id": "tousu-" + hashlib.sha256(key.encode()).hexdigest()[:24],
+        }
     queued: list[OutboxMessage] = []
     pieces = split_text(text)
     for index, piece in enumerate(pieces):
-        key = None if dedupe_key is None else (dedupe_key if len(pieces) == 1 else f"{dedupe_key}:{index}")
-        message = queue_customer_text(session, complaint.openid, piece, now=now, dedupe_key=key,
-                                      complaint_id=complaint.id)
+        piece_key = key if len(pieces) == 1 else f"{key}:{index}"
+        message = queue_customer_text(session, complaint.openid, piece, now=now, dedupe_key=piece_key,
+                                      complaint_id=complaint.id, template=fallback, case_message=case_message)
         if message is not None:
             queued.append(message)
     return queued
 
 
+def template_variables(complaint: Complaint, template: str, *, now: dt.datetime, policy: CompanyPolicy,
+                       context: Mapping[str, Any]) -> dict[str, str]:
+    """The case variables a template message's fields are filled from (customer_messages.py lists them)."""
+    detail = next((str(context[k]) for k in ("text", "explanation", "reason") if context.get(k)), "")
+    notice = render_message("workflow/_customer_notice", template=template)
+    extension = context.get("extension")
+    new_due = getattr(extension, "new_due_at", None) or complaint.due_at
+    return {
+        "number": complaint.number,
+        "notice": notice,
+        "status": STATUS_LABELS[complaint.status],
+        "category": policy.category_label(complaint.category),
+        "summary": complaint.description or notice,
+        "detail": detail or notice,
+        "company": policy.company.name,
+        "received_at": template_time(complaint.received_at),
+        "sent_at": template_time(now),
+        "due_at": template_time(complaint.due_at),
+        "new_due_at": template_time(new_due),
+    }
+
+
+def call_instead(session: Session, complaint: Complaint, case_message: Mapping[str, Any], *, now: dt.datetime,
+                 cause: str, errcode: int | None = None, error: str | None = None) -> StaffTask:
+    """The task to phone the customer a message could not reach (电话告知客户), once per message.
+
+    ``cause``: ``no_openid`` (registered by staff, no WeChat) or ``undelivered`` (the platform refused for
+    good; ``errcode`` says why: 45015 without a template, 43004 not following, 40003, 40037, 47003 …).
+    """
+    reason = render_message("workflow/_call_reason", cause=cause, errcode=errcode,
+                            purpose=case_message.get("purpose"))
+    details: dict[str, Any] = {"text": case_message.get("text", ""), "purpose": case_message.get("purpose")}
+    if error:
+        details["error"] = error
+    return tasks.open_task(session, complaint, TaskKind.CALL_CUSTOMER, reason, now=now,
+                           dedupe_key=f"call:{case_message['key']}"[:191], details=details)
+
+
 __all__ = [
     "CASE_LINK",
+    "CASE_MESSAGE",
+    "CUSTOMER_CASE_LINK",
     "approvers",
+    "call_instead",
     "card_title",
     "case_link",
+    "customer_case_link",
     "department_heads",
     "lead_office_staff",
     "local_date",
@@ -205,4 +293,5 @@ __all__ = [
     "responsible_staff",
     "tell_customer",
     "tell_staff",
+    "template_variables",
 ]

@@ -332,7 +332,7 @@ def mark_invalid(
     if cancelled:
         event.details = {**event.details, "deadlines_cancelled": [d.milestone for d in cancelled]}
     notify.tell_customer(
-        session, complaint, "invalid", now=ctx.now, dedupe_key=f"wf:{complaint.id}:invalid",
+        session, complaint, "invalid", now=ctx.now, policy=ctx.policy, dedupe_key=f"wf:{complaint.id}:invalid",
         explanation=explanation or reason, company=ctx.company_name,
     )
     session.flush()
@@ -928,7 +928,7 @@ def add_progress_note(
     event = _step(session, complaint, Action.ADD_PROGRESS_NOTE, Actor.of(staff), ctx,
                   details={"text": body, "to_customer": to_customer and bool(complaint.openid)})
     if to_customer:
-        notify.tell_customer(session, complaint, "progress", now=ctx.now,
+        notify.tell_customer(session, complaint, "progress", now=ctx.now, policy=ctx.policy,
                              dedupe_key=f"wf:{complaint.id}:e{event.id}:progress",
                              text=body, company=ctx.company_name)
     return event
@@ -964,7 +964,7 @@ def feed_back_result(
                   changed=changes(result_text=(before, body)), details={"channel": via},
                   sla_events=("result_fed_back", "customer_replied"))
     if via == "wechat":
-        notify.tell_customer(session, complaint, "result", now=ctx.now,
+        notify.tell_customer(session, complaint, "result", now=ctx.now, policy=ctx.policy,
                              dedupe_key=f"wf:{complaint.id}:e{event.id}:result",
                              text=body, company=ctx.company_name)
     return event
@@ -1082,7 +1082,7 @@ def request_extension(
         "asked_via": channel,
     })
     if channel == "wechat":
-        notify.tell_customer(session, complaint, "extension_request", now=ctx.now,
+        notify.tell_customer(session, complaint, "extension_request", now=ctx.now, policy=ctx.policy,
                              dedupe_key=f"wf:{complaint.id}:extension:{extension.id}:ask", extension=extension,
                              reason=text, current_due=notify.local_time(complaint.due_at),
                              new_due=notify.local_time(due), company=ctx.company_name)
@@ -1155,7 +1155,7 @@ def reopen(
     responsible = session.get(Staff, complaint.responsible_staff_id) if complaint.responsible_staff_id else None
     _tell_each(session, complaint, [responsible, *notify.department_heads(session, complaint)], "reopened", ctx,
                key=f"wf:{complaint.id}:e{event.id}:reopened", title="投诉重新处理", reason=text)
-    notify.tell_customer(session, complaint, "reopened_customer", now=ctx.now,
+    notify.tell_customer(session, complaint, "reopened_customer", now=ctx.now, policy=ctx.policy,
                          dedupe_key=f"wf:{complaint.id}:e{event.id}:reopened",
                          company=ctx.company_name)
     return event
@@ -1203,8 +1203,8 @@ def close(
     cancelled = deadlines.cancel_unmet_deadlines(session, complaint, "已办结")
     if cancelled:
         event.details = {**event.details, "deadlines_cancelled": [d.milestone for d in cancelled]}
-    notify.tell_customer(session, complaint, "closed", now=ctx.now, dedupe_key=f"wf:{complaint.id}:closed",
-                         company=ctx.company_name)
+    notify.tell_customer(session, complaint, "closed", now=ctx.now, policy=ctx.policy,
+                         dedupe_key=f"wf:{complaint.id}:closed", company=ctx.company_name)
     return event
 
 
