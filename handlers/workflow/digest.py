@@ -107,7 +107,7 @@ def digest_sections(session: Session, staff: Staff, now: dt.datetime, due_soon: 
             first[complaint.id] = DigestItem(complaint, deadline, late)
     if not first:
         return []
-    names = dict(session.execute(sa.select(Department.id, Department.name)).tuples().all())
+    names = {row.id: row.name for row in session.execute(sa.select(Department.id, Department.name))}
     sections: dict[int | None, Section] = {}
     for item in first.values():
         key = item.complaint.handling_department_id
