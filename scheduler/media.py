@@ -31,8 +31,8 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from wechatpy.exceptions import WeChatClientException
@@ -56,7 +56,6 @@ class DownloadStats:
     stored: int = 0
     retried: int = 0
     failed: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def attempted(self) -> int:
@@ -188,7 +187,8 @@ def _fetch_and_store(client: OfficialAccountClient, claim: Claim, root: Path, ma
     return meta
 
 
-def _playable_voice(root: Path, original: Any, attachment_id: int, ffmpeg: str | None) -> dict[str, Any]:
+def _playable_voice(root: Path, original: PurePosixPath, attachment_id: int,
+                    ffmpeg: str | None) -> dict[str, Any]:
     """An MP3 beside the AMR/Speex original when ffmpeg can make one; says what was done either way."""
     if not ffmpeg:
         return {"playable": False, "conversion": "ffmpeg not installed: offered as a download"}
