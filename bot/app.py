@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         SECRET_KEY=settings.secret_key,
         TESTING=bool(config.get("TESTING", False)),
         MAX_CONTENT_LENGTH=1024 * 1024,
+        TOUSU_ATTACHMENT_DIR=str(settings.attachment_dir),  # the download job writes where the console reads
     )
     app.session_interface = CookieSessions()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON

@@ -27,6 +27,8 @@ DEV_AES_KEY = "a" * 43
 DEV_APPID = "wxd0000000000dev0"
 DEV_CORP_ID = "wwd0000000000dev0"
 DEV_PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # `make run`'s address
+DEFAULT_ATTACHMENT_DIR = Path("instance/attachments")  # relative to the working directory, like the SQLite file
+DEFAULT_ATTACHMENT_MAX_MB = 20  # WeChat's own limits are 10 MB (image, video) and 2 MB (voice)
 
 
 class ConfigError(Exception):
@@ -59,6 +61,10 @@ class Settings:
     public_base_url: str = DEV_PUBLIC_BASE_URL
     # Host of WeCom's 网页授权 page (connect/oauth2/authorize); a local fake in tests.
     wecom_oauth_base_url: str = "https://open.weixin.qq.com"
+    # Evidence copied from WeChat (scheduler/media.py writes, the console's attachment endpoint reads):
+    # one folder for both, and the largest file the download job accepts.
+    attachment_dir: Path = DEFAULT_ATTACHMENT_DIR
+    attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_MB * 1024 * 1024
 
     @property
     def outbound_enabled(self) -> bool:
@@ -180,6 +186,9 @@ def load_settings(
         raise ConfigError("PUBLIC_BASE_URL: required outside dev mode (the console's address, for WeCom card links)")
 
     skew = _int("WECHAT_MAX_SKEW_SECONDS", env.get("WECHAT_MAX_SKEW_SECONDS"), 300)
+    attachment_dir = Path(env.get("TOUSU_ATTACHMENT_DIR") or DEFAULT_ATTACHMENT_DIR)
+    attachment_max_mb = _int("TOUSU_ATTACHMENT_MAX_MB", env.get("TOUSU_ATTACHMENT_MAX_MB"),
+                             DEFAULT_ATTACHMENT_MAX_MB, minimum=1) or DEFAULT_ATTACHMENT_MAX_MB
     config_path = Path(env.get("TOUSU_CONFIG") or "tousu.toml")
     company = over.get("COMPANY") or load_company_config(config_path, dev=dev)
     try:
@@ -212,4 +221,6 @@ def load_settings(
         public_base_url=public_base_url,
         wecom_oauth_base_url=_url(
             "WECOM_OAUTH_BASE_URL", env.get("WECOM_OAUTH_BASE_URL") or "https://open.weixin.qq.com"),
+        attachment_dir=attachment_dir,
+        attachment_max_bytes=attachment_max_mb * 1024 * 1024,
     )

@@ -1,4 +1,5 @@
-"""Domain sweeps on a timer: SLA reminders/breaches/escalations and purging stale intake drafts.
+"""Domain sweeps on a timer: SLA reminders/breaches/escalations, purging stale intake drafts, copying
+evidence out of WeChat's temporary media, and the daily overdue notice (每日超期通报).
 
 Each job is a few lines: open a transaction, call an operation in handlers/, commit. The operations are
 idempotent (outbox dedupe keys, status checks), so a restart or a second worker loses or repeats nothing.
@@ -14,14 +15,21 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.channels.wechat import official_account_client
 from bot.config import Settings
 from handlers.intake import purge_stale_drafts
 from handlers.workflow.deadlines import SWEEP_BATCH, sweep_deadlines
+from handlers.workflow.digest import DIGEST_TIME, DigestReport, queue_daily_digest
+from scheduler.media import download_job
 from storage.db import Database
 
 log = logging.getLogger("tousu.jobs")
 SLA_SWEEP_INTERVAL = dt.timedelta(minutes=1)
 MAX_SWEEP_BATCHES = 20  # a backlog is worked off over the next ticks rather than in one long transaction
+EVIDENCE_DOWNLOAD_INTERVAL = dt.timedelta(minutes=1)
+# A worker down at 09:00 still sends the day's digest when it comes back within this (the day's key keeps
+# it to one per person however many workers fire).
+DIGEST_MISFIRE_GRACE = dt.timedelta(hours=3)
 
 
 def _now() -> dt.datetime:
@@ -51,6 +59,17 @@ def run_draft_purge(db: Database, settings: Settings, now: dt.datetime | None = 
     return purged
 
 
+def run_overdue_digest(db: Database, settings: Settings, now: dt.datetime | None = None) -> DigestReport:
+    """The 09:00 notice: on working days, one WeCom message per lead office member and manager."""
+    with db.transaction() as session:
+        report = queue_daily_digest(session, now or _now(), policy=settings.policy,
+                                    base_url=settings.public_base_url)
+    if report.working_day:
+        log.info("overdue digest %s: %d people told (%d messages), %d already told, %d with nothing due",
+                 report.day, report.recipients, report.messages, report.already_queued, report.nothing_to_say)
+    return report
+
+
 def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settings) -> None:
     """The SLA sweep every minute; the draft purge nightly at 03:17 Asia/Shanghai (a quiet hour)."""
     from scheduler import TIMEZONE, register_job
@@ -59,3 +78,21 @@ def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settin
                  IntervalTrigger(seconds=SLA_SWEEP_INTERVAL.total_seconds(), timezone=TIMEZONE), id="sla-sweep")
     register_job(scheduler, functools.partial(run_draft_purge, db, settings),
                  CronTrigger(hour=3, minute=17, timezone=TIMEZONE), id="intake-draft-purge")
+    install_evidence_jobs(scheduler, db, settings)
+
+
+def install_evidence_jobs(scheduler: BaseScheduler, db: Database, settings: Settings) -> None:
+    """Evidence downloads every minute (only with an AppSecret: media/get needs the API), and the overdue
+    digest daily at 09:00 Asia/Shanghai (the function itself skips days off on the company calendar)."""
+    from scheduler import TIMEZONE, register_job
+
+    client = official_account_client(settings, timeout=10.0)
+    if client is not None:
+        register_job(scheduler, functools.partial(download_job, db, settings, client),
+                     IntervalTrigger(seconds=EVIDENCE_DOWNLOAD_INTERVAL.total_seconds(), timezone=TIMEZONE),
+                     id="evidence-download")
+    else:
+        log.info("no WECHAT_SECRET: evidence stays with WeChat (no download job)")
+    register_job(scheduler, functools.partial(run_overdue_digest, db, settings),
+                 CronTrigger(hour=DIGEST_TIME.hour, minute=DIGEST_TIME.minute, timezone=TIMEZONE),
+                 id="overdue-digest", misfire_grace_time=int(DIGEST_MISFIRE_GRACE.total_seconds()))

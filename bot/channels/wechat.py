@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
+import json
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 import redis
+import requests
 from wechatpy import WeChatClient
 from wechatpy.client.base import BaseWeChatClient
 from wechatpy.exceptions import WeChatClientException
@@ -36,6 +40,9 @@ from bot.config import Settings
 from storage.models import OutboxChannel
 
 DEFAULT_TIMEOUT = 5.0
+MEDIA_READ_TIMEOUT = 30.0  # seconds between two chunks of a media download (a 10 MB video on a slow link)
+MEDIA_CHUNK = 64 * 1024
+MEDIA_ANSWER_BYTES = 64 * 1024  # a JSON answer from media/get is a few hundred bytes
 OFFICIAL_ACCOUNT_API = "https://api.weixin.qq.com"
 # Store tokens a little shorter than their 7200 s: the next caller fetches a fresh one before WeChat expires
 # the old (WeChat keeps the old one valid for 5 minutes after a new fetch, so nobody sees a gap).
@@ -158,6 +165,7 @@ class OfficialAccountClient(SharedTokenClient, WeChatClient):
                  storage: SessionStorage | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__(appid, secret, session=storage or MemoryStorage(), timeout=timeout, auto_retry=False)
         self._configure(base_url, "token")
+        self.media_read_timeout = MEDIA_READ_TIMEOUT
 
     def fetch_access_token(self) -> dict[str, Any]:
         return self._fetch_access_token(
@@ -182,6 +190,98 @@ class OfficialAccountClient(SharedTokenClient, WeChatClient):
     def create_menu(self, menu: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the account's custom menu (menu/create) with ``menu`` ({"button": [...]})."""
         return self._json(self.post("menu/create", data=dict(menu)))
+
+    # -- temporary media (获取临时素材) -------------------------------------------------------------------
+
+    def download_media(self, media_id: str, out: BinaryIO, *, max_bytes: int) -> MediaDownload:
+        """Stream the temporary media ``media_id`` (``media/get``) into ``out``; at most ``max_bytes``.
+
+        Not wechatpy's ``media.download``: it reads the whole body into memory (no size limit), decodes
+        any body that parses as JSON as an answer (a .txt holding ``123`` came back as the int 123), and
+        ``get_url`` hard-codes api.weixin.qq.com. Here the base URL is the configured one, the body is
+        streamed, and only a body without ``Content-Disposition`` that *is* a JSON object counts as an
+        answer: ``{"errcode": 40007}`` (expired), a token error (refreshed once, retried once, like
+        :meth:`_request`), or a video's ``{"video_url": …}``, which is then fetched the same way.
+
+        Raises ``WeChatClientException`` for platform errors and :class:`MediaTooLarge` past the limit.
+        """
+        for attempt in (1, 2):
+            token = self.access_token
+            response = self._http.get(f"{self.API_BASE_URL}media/get",
+                                      params={"access_token": token, "media_id": media_id},
+                                      stream=True, timeout=(self.timeout, self.media_read_timeout))
+            with contextlib.closing(response):
+                answer, head = self._media_answer(response)
+                if answer is None:
+                    return _stream_body(response, head, out, max_bytes)
+                errcode = int(answer.get("errcode") or 0)
+                if errcode in TOKEN_ERRCODES and attempt == 1:
+                    logger.info("access token rejected (%s) by media/get; refreshing once", errcode)
+                    self.refresh_access_token(stale=token)
+                    continue
+                if errcode:
+                    raise WeChatClientException(errcode, answer.get("errmsg", errcode), client=self,
+                                                request=response.request, response=response)
+                video_url = answer.get("video_url")
+                if isinstance(video_url, str) and video_url.startswith(("http://", "https://")):
+                    with contextlib.closing(self._http.get(video_url, stream=True,
+                                                           timeout=(self.timeout, self.media_read_timeout))) as video:
+                        video_answer, video_head = self._media_answer(video)
+                        if video_answer is None:
+                            return _stream_body(video, video_head, out, max_bytes)
+                raise WeChatClientException(None, "media/get answered JSON without media", client=self,
+                                            request=response.request, response=response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _media_answer(self, response: requests.Response) -> tuple[dict[str, Any] | None, bytes]:
+        """(the JSON answer, b"") when the platform answered instead of sending media; else (None, the
+        bytes already read, which belong to the media)."""
+        if not response.ok:
+            raise WeChatClientException(None, f"HTTP {response.status_code} from media/get", client=self,
+                                        request=response.request, response=response)
+        declared = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if response.headers.get("Content-Disposition") or declared not in ("application/json", "text/plain", ""):
+            return None, b""
+        head = b""
+        for chunk in response.iter_content(chunk_size=MEDIA_CHUNK):
+            head += chunk
+            if len(head) > MEDIA_ANSWER_BYTES:
+                return None, head  # too long for an answer: it is a text file
+        try:
+            answer = json.loads(head.decode("utf-8"))
+        except ValueError:
+            return None, head
+        return (answer, b"") if isinstance(answer, dict) else (None, head)
+
+
+class MediaTooLarge(Exception):
+    """The media is larger than the caller's limit; nothing past the limit was read."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+        super().__init__(f"{size} bytes or more, over the {limit} byte limit")
+
+
+@dataclass(frozen=True)
+class MediaDownload:
+    """What ``media/get`` sent: its declared Content-Type (the caller checks the bytes) and its size."""
+
+    content_type: str
+    size: int
+
+
+def _stream_body(response: requests.Response, head: bytes, out: BinaryIO, max_bytes: int) -> MediaDownload:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise MediaTooLarge(int(declared), max_bytes)  # refused before reading a byte
+    size = 0
+    chunks = iter(response.iter_content(chunk_size=MEDIA_CHUNK))
+    for chunk in itertools.chain([head] if head else [], chunks):
+        size += len(chunk)
+        if size > max_bytes:
+            raise MediaTooLarge(size, max_bytes)
+        out.write(chunk)
+    return MediaDownload(content_type=response.headers.get("Content-Type") or "", size=size)
 
 
 def absolute_url(base_url: str, url: str) -> str:
@@ -280,6 +380,8 @@ def _require(payload: Mapping[str, Any], key: str) -> Any:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MediaDownload",
+    "MediaTooLarge",
     "OfficialAccountClient",
     "OfficialAccountSender",
     "SharedTokenClient",

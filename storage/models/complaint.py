@@ -132,6 +132,27 @@ class AttachmentKind(enum.StrEnum):
     LOCATION = "location"
 
 
+class DownloadStatus(enum.StrEnum):
+    """Where an attachment's bytes are: WeChat keeps temporary media 3 days, so a job copies them here."""
+
+    NONE = "none"  # nothing to fetch (a location, a link, no media id)
+    PENDING = "pending"  # waiting for the download job (``download_after``: not before)
+    FETCHING = "fetching"  # claimed by a worker (``download_after``: its lease ends)
+    STORED = "stored"  # on our disk (``meta["path"]``)
+    FAILED = "failed"  # given up (``download_error``: "<reason code>: <detail>")
+
+
+DOWNLOADED_KINDS = frozenset({"image", "voice", "video", "file"})
+
+
+def _initial_download_status(context: Any) -> DownloadStatus:
+    """A new row with WeChat media to copy starts ``pending``; anything else has nothing to download."""
+    params = context.get_current_parameters()
+    kind = params.get("kind")
+    wanted = params.get("media_id") and str(getattr(kind, "value", kind)) in DOWNLOADED_KINDS
+    return DownloadStatus.PENDING if wanted else DownloadStatus.NONE
+
+
 class Attachment(Base):
     """佐证材料: a photo, voice, file or location; first held by the draft (openid), then by the complaint."""
 
@@ -145,6 +166,15 @@ class Attachment(Base):
     url: Mapped[str | None] = mapped_column(sa.String(1024))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The evidence download (scheduler/media.py, rules in handlers/evidence.py).
+    download_status: Mapped[DownloadStatus] = mapped_column(
+        str_enum(DownloadStatus, 16), default=_initial_download_status, server_default=DownloadStatus.NONE.value
+    )
+    download_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    download_after: Mapped[dt.datetime | None] = mapped_column()
+    download_error: Mapped[str | None] = mapped_column(sa.String(300))
+
+    __table_args__ = (sa.Index("ix_attachment_download_due", "download_status", "download_after"),)
 
     complaint: Mapped[Complaint | None] = relationship(back_populates="attachments")
 

@@ -7,8 +7,8 @@ PostgreSQL the app points at a database that does not exist yet. "It comes back"
 from __future__ import annotations
 
 import json
-import secrets
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Iterator

@@ -4,7 +4,8 @@ Tests point the real clients (``bot.channels``) at :attr:`FakeWeChat.url`, so re
 token handling and error decoding are all exercised; nothing in ``requests`` is mocked.
 
 It implements the endpoints tousu calls (``/cgi-bin/token``, ``/cgi-bin/gettoken``,
-``/cgi-bin/message/custom/send``, ``/cgi-bin/message/template/send``, ``/cgi-bin/menu/create``, WeCom
+``/cgi-bin/message/custom/send``, ``/cgi-bin/message/template/send``, ``/cgi-bin/menu/create``,
+``/cgi-bin/media/get`` (temporary media: bytes with their Content-Type, or 40007), WeCom
 ``/cgi-bin/message/send`` and ``/cgi-bin/auth/getuserinfo``) and WeCom's OAuth page
 (``/connect/oauth2/authorize``, which redirects back with a single-use code), records every call, and can
 be scripted::
@@ -14,6 +15,9 @@ be scripted::
     fake.expire_tokens()                                            # every issued token now gets 40001
     fake.oauth_user = "zhao.lei"          # who the WeCom OAuth page says is signing in (企业微信网页授权)
     fake.oauth_user = None                # … a non-member: getuserinfo answers an openid only
+    fake.add_media("MEDIA1", jpeg_bytes, "image/jpeg")   # media/get serves these bytes (40007 if unknown)
+    fake.add_media("VIDEO1", mp4_bytes, "video/mp4", video=True)  # media/get answers {"video_url": …}
+    fake.stall_media("MEDIA1", 5.0)       # send half the bytes, pause 5 s, send the rest
 
 Use the ``fake_wechat`` fixture by importing it into a test module::
 
@@ -48,11 +52,13 @@ GETTOKEN = "/cgi-bin/gettoken"
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 MENU_CREATE = "/cgi-bin/menu/create"
+MEDIA_GET = "/cgi-bin/media/get"
+VIDEO_DOWNLOAD = "/fake-video/"  # prefix: where a video's video_url points (no token, like WeChat's CDN)
 WECOM_SEND = "/cgi-bin/message/send"
 GETUSERINFO = "/cgi-bin/auth/getuserinfo"
 AUTHORIZE = "/connect/oauth2/authorize"
 
-_OA_PATHS = {CUSTOM_SEND, TEMPLATE_SEND, MENU_CREATE}
+_OA_PATHS = {CUSTOM_SEND, TEMPLATE_SEND, MENU_CREATE, MEDIA_GET}
 _WECOM_PATHS = {WECOM_SEND, GETUSERINFO}
 
 
@@ -68,6 +74,16 @@ class Call:
     @property
     def access_token(self) -> str | None:
         return self.query.get("access_token")
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A non-JSON answer (media bytes), with its headers; ``stall`` pauses mid-body (seconds)."""
+
+    data: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+    stall: float = 0.0
 
 
 @dataclass
@@ -105,6 +121,8 @@ class FakeWeChat:
         self._wecom_tokens: set[str] = set()
         self._template_msgids: dict[str, int] = {}
         self._oauth_codes: dict[str, str | None] = {}  # unused code → userid (None: a non-member)
+        self._media: dict[str, tuple[bytes, str, bool]] = {}  # media_id → (bytes, content type, is video)
+        self._media_stalls: dict[str, float] = {}
         self._numbers = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -166,6 +184,21 @@ class FakeWeChat:
             else:
                 self._delays.append(_Delay(seconds, path, times))
 
+    def add_media(self, media_id: str, data: bytes, content_type: str, *, video: bool = False) -> None:
+        """Temporary media media/get will serve (a video as ``{"video_url": …}``, as WeChat does)."""
+        with self._lock:
+            self._media[media_id] = (data, content_type, video)
+
+    def expire_media(self, media_id: str) -> None:
+        """WeChat deleted it (3 days passed): media/get now answers 40007."""
+        with self._lock:
+            self._media.pop(media_id, None)
+
+    def stall_media(self, media_id: str, seconds: float) -> None:
+        """Serve half of ``media_id``'s bytes, then pause ``seconds`` before the rest."""
+        with self._lock:
+            self._media_stalls[media_id] = seconds
+
     def expire_tokens(self) -> None:
         """Every token issued so far is now rejected (``expired_token_errcode``, 40001 by default)."""
         with self._lock:
@@ -174,9 +207,12 @@ class FakeWeChat:
 
     # -- the server side --------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
+    def handle(self, method: str, path: str, query: dict[str, str],
+               raw: bytes) -> tuple[int, dict[str, Any] | RawBody]:
         if path == AUTHORIZE:
             return self._authorize(query)
+        if path.startswith(VIDEO_DOWNLOAD):
+            return self._video(path)
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except ValueError:
@@ -224,7 +260,27 @@ class FakeWeChat:
                 return d.seconds
         return 0.0
 
-    def _answer(self, call: Call) -> dict[str, Any]:
+    def _video(self, path: str) -> tuple[int, dict[str, Any] | RawBody]:
+        media_id = path[len(VIDEO_DOWNLOAD):]
+        with self._lock:
+            self._calls.append(Call("GET", path, {}, None))
+            found = self._media.get(media_id)
+        if found is None:
+            return 404, {"errcode": 404, "errmsg": "not found"}
+        return 200, RawBody(found[0], found[1])
+
+    def _media_get(self, media_id: str) -> dict[str, Any] | RawBody:
+        """media/get: the bytes with their type and a Content-Disposition, as WeChat sends them."""
+        found = self._media.get(media_id)
+        if found is None:
+            return {"errcode": 40007, "errmsg": "invalid media_id"}
+        data, content_type, video = found
+        if video:
+            return {"video_url": f"{self.url}{VIDEO_DOWNLOAD}{media_id}"}
+        return RawBody(data, content_type, {"Content-Disposition": f'attachment; filename="{media_id}.bin"'},
+                       stall=self._media_stalls.get(media_id, 0.0))
+
+    def _answer(self, call: Call) -> dict[str, Any] | RawBody:
         path, q, body = call.path, call.query, call.body
         if path == TOKEN:
             if q.get("appid") != self.appid:
@@ -249,6 +305,8 @@ class FakeWeChat:
             return {"errcode": self.expired_token_errcode, "errmsg": "invalid credential, access_token is invalid"}
         if path == GETUSERINFO:  # a GET: no body
             return self._user_info(q.get("code", ""))
+        if path == MEDIA_GET:
+            return self._media_get(q.get("media_id", ""))
         if not isinstance(body, dict):
             return {"errcode": 44002, "errmsg": "empty post data"}
         if path == CUSTOM_SEND:
@@ -306,6 +364,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         fake: FakeWeChat = self.server.fake  # type: ignore[attr-defined]
         status, body = fake.handle(self.command, parts.path, dict(parse_qsl(parts.query)), raw)
+        if isinstance(body, RawBody):
+            self._send_raw(body)
+            return
         data = b"" if status == 302 else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)
@@ -317,6 +378,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out and went away: exactly what a delay test wants
+
+    def _send_raw(self, body: RawBody) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", body.content_type)
+            self.send_header("Content-Length", str(len(body.data)))
+            for name, value in body.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if body.stall:
+                half = len(body.data) // 2
+                self.wfile.write(body.data[:half])
+                self.wfile.flush()
+                time.sleep(body.stall)
+                self.wfile.write(body.data[half:])
+            else:
+                self.wfile.write(body.data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     do_GET = _serve
     do_POST = _serve

@@ -107,6 +107,6 @@ def test_result_message_fits_wechat_and_long_texts_are_split(world: World, sessi
 def test_every_workflow_template_is_chinese_text_with_no_leftover_markup() -> None:
     folder = Path(TEMPLATE_DIR) / "messages" / "workflow"
     names = sorted(p.name.removesuffix(".txt.j2") for p in folder.glob("*.txt.j2") if not p.name.startswith("_"))
-    assert len(names) == 21
+    assert len(names) == 23  # 21, and the daily digest (digest, digest_continued)
     sample = render_message("workflow/closed", complaint=type("C", (), {"number": "26020009"})(), company="本公司")
     assert sample == "您好，您的投诉（编号 26020009）已办结。感谢您对本公司的信任与监督，如有其他问题欢迎随时联系我们。"
