@@ -59,11 +59,20 @@ class Settings:
     public_base_url: str = DEV_PUBLIC_BASE_URL
     # Host of WeCom's 网页授权 page (connect/oauth2/authorize); a local fake in tests.
     wecom_oauth_base_url: str = "https://open.weixin.qq.com"
+    # The Official Account's 网页授权 (snsapi_base) for the customer's case page: its authorize page's host, and
+    # whether to use it (WECHAT_OAUTH=0 for an account without web authorisation: signed links instead).
+    wechat_oauth_base_url: str = "https://open.weixin.qq.com"
+    wechat_oauth: bool = True
 
     @property
     def outbound_enabled(self) -> bool:
         """Real API calls only with credentials; without them (dev mode) messages go to the dev sink."""
         return bool(self.wechat_secret)
+
+    @property
+    def wechat_oauth_enabled(self) -> bool:
+        """Customers are identified on their case page by WeChat web authorisation (else by signed links)."""
+        return self.wechat_oauth and bool(self.wechat_secret)
 
     @property
     def wecom_enabled(self) -> bool:
@@ -208,4 +217,7 @@ def load_settings(
         public_base_url=public_base_url,
         wecom_oauth_base_url=_url(
             "WECOM_OAUTH_BASE_URL", env.get("WECOM_OAUTH_BASE_URL") or "https://open.weixin.qq.com"),
+        wechat_oauth_base_url=_url(
+            "WECHAT_OAUTH_BASE_URL", env.get("WECHAT_OAUTH_BASE_URL") or "https://open.weixin.qq.com"),
+        wechat_oauth=env.get("WECHAT_OAUTH") is None or _truthy(env.get("WECHAT_OAUTH")),
     )

@@ -18,6 +18,7 @@ section                            parsed by
 ``[[faq]]``                        ``handlers.faq.parse_faq_seeds``
 ``[org]``                          ``handlers.org.parse_org``
 ``[console]``                      ``handlers.accounts.parse_console``
+``[survey]``                       ``handlers.survey.parse_survey`` (after [sla]/[workflow]: it names presets)
 ``[sla]``, ``[workflow]``,         ``handlers.workflow.settings.parse_settings`` (the presets, the
 ``[calendar]``                     category → preset table and the calendar rules belong together)
 =================================  ==============================================================
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from handlers.intake.settings import IntakeSettings
     from handlers.org import OrgChart
     from handlers.sla.calendar_store import CalendarRules
+    from handlers.survey import SurveySettings
     from handlers.workflow.settings import WorkflowSettings
 
 
@@ -48,7 +50,8 @@ class PolicyError(ValueError):
 
 
 SECTIONS = frozenset(
-    {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console"}
+    {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console",
+     "survey"}
 )
 SUPPORTED_TIMEZONE = "Asia/Shanghai"
 
@@ -74,6 +77,7 @@ class CompanyPolicy:
     org: OrgChart
     workflow: WorkflowSettings  # [sla], [workflow] and [calendar]
     console: ConsolePolicy
+    survey: SurveySettings  # [survey]: satisfaction survey timing and the rules its answers set off
 
     @property
     def calendar(self) -> CalendarRules:
@@ -121,6 +125,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
     from handlers.intake.form import build_form
     from handlers.intake.settings import intake_settings
     from handlers.org import parse_org
+    from handlers.survey import parse_survey
     from handlers.workflow.settings import parse_settings
 
     if not isinstance(raw, Mapping):
@@ -142,6 +147,8 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
         org=parse_org(_table(raw, "org")),
         workflow=workflow,
         console=parse_console(_table(raw, "console")),
+        survey=parse_survey(_table(raw, "survey"), presets=frozenset(workflow.presets),
+                            satisfied_score=workflow.satisfied_score),
     )
 
 

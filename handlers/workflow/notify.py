@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from handlers import customer
 from handlers.render import render_message, split_text
 from handlers.sla.calendar import SHANGHAI
 from handlers.sla.presets import ESCALATION_ROLES
@@ -33,6 +34,22 @@ CASE_LINK = "/console/wecom/login?next=/console/cases/{number}"
 def case_link(complaint: Complaint) -> str:
     """The path a staff card about ``complaint`` opens: WeCom sign-in, then the case page."""
     return CASE_LINK.format(number=complaint.number)
+
+
+def customer_case_link(complaint: Complaint, *, now: dt.datetime | None = None) -> str:
+    """The customer's page for ``complaint`` (``<PUBLIC_BASE_URL>/c/<number>``, bot/customer.py).
+
+    Signed and expiring (handlers/customer.py: 30 days) unless the customer will be identified by WeChat web
+    authorisation instead (the Official Account is configured for it and the case came from WeChat). ``now``
+    (the caller's clock) is when the link is issued, from which its 30 days run; the wall clock by default.
+    """
+    settings = customer.link_settings()
+    return customer.case_url(complaint.number, now=now, signed=not (settings.oauth and complaint.openid))
+
+
+def _template(template: str) -> str:
+    """``result`` → ``workflow/result``; a name with a folder (``survey/ask``) is taken as it is."""
+    return template if "/" in template else f"workflow/{template}"
 
 
 def card_title(complaint: Complaint, kind: str | None = None) -> str:
@@ -164,7 +181,7 @@ def tell_staff(
     userids = list(dict.fromkeys(s.wecom_userid for s in staff if s.active))
     if not userids:
         return None
-    text = render_message(f"workflow/{template}", complaint=complaint, **context)
+    text = render_message(_template(template), complaint=complaint, **context)
     return queue_staff_text(
         session, userids, text, now=now, dedupe_key=dedupe_key, complaint_id=complaint.id,
         title=title or card_title(complaint), url=case_link(complaint),
@@ -179,7 +196,7 @@ def tell_customer(
     """Queue a text to the complainant in WeChat; nothing when the complaint did not come from WeChat."""
     if not complaint.openid:
         return []
-    text = render_message(f"workflow/{template}", complaint=complaint, **context)
+    text = render_message(_template(template), complaint=complaint, **context)
     queued: list[OutboxMessage] = []
     pieces = split_text(text)
     for index, piece in enumerate(pieces):
@@ -196,6 +213,7 @@ __all__ = [
     "approvers",
     "card_title",
     "case_link",
+    "customer_case_link",
     "department_heads",
     "lead_office_staff",
     "local_date",
