@@ -175,7 +175,9 @@ def parse_survey(raw: Mapping[str, Any], *, presets: frozenset[str], satisfied_s
             raise PolicyError(f"survey.presets.{key}: no SLA preset {key!r}; known: {', '.join(sorted(presets))}")
     rules: dict[str, SurveyRules] = {}
     for key in presets:
-        base = _rules(f"survey.presets.{key}", PRESET_DEFAULTS.get(key, {}), default)
+        # A built-in difference yields to the same rule set company-wide in [survey].
+        built_in = {k: v for k, v in PRESET_DEFAULTS.get(key, {}).items() if k not in raw}
+        base = _rules(f"survey.presets.{key}", built_in, default)
         rules[key] = _rules(f"survey.presets.{key}", overrides.get(key, {}), base)
     follow_ups = raw.get("follow_ups", {})
     if not isinstance(follow_ups, Mapping):
@@ -207,9 +209,9 @@ class Rating:
 
 _SEPARATOR = r"[\s,，.。!！、:：;；~～\-—]"
 _DIGIT = re.compile(rf"^(?P<n>[1-5])(?:\s*(?:颗星|星|分))?(?:{_SEPARATOR}+(?P<rest>.*)|$)", re.S)
-_DIGIT_STAR = re.compile(r"^(?P<n>[1-5])\s*(?:颗星|星|分)(?P<rest>.*)$", re.S)
+_DIGIT_STAR = re.compile(r"^(?P<n>[1-5])\s*(?:颗星|星|分)(?:好评)?(?P<rest>.*)$", re.S)
 _STAR_SIGNS = re.compile(r"^(?P<stars>[★⭐☆✩✰]+)(?P<rest>.*)$", re.S)
-_CHINESE_STAR = re.compile(r"^(?P<n>[一二两三四五])\s*(?:颗)?星(?:级)?(?P<rest>.*)$", re.S)
+_CHINESE_STAR = re.compile(r"^(?P<n>[一二两三四五])\s*(?:颗)?星(?:级)?(?:好评)?(?P<rest>.*)$", re.S)
 _CHINESE_NUMBERS: Final = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 # Longest first: 很不满意 before 不满意 before 满意.
 _WORDS: Final = sorted({
