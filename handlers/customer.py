@@ -142,7 +142,7 @@ class CustomerView:
     status: str
     received_at: dt.datetime
     category: str
-    due_at: dt.datetime | None  # the whole case (moves only with the customer's consent)
+    due_at: dt.datetime | None  # the whole case, while its limit runs (moves only with the customer's consent)
     next_label: str | None  # the next step with a time limit, in the office's words
     next_due_at: dt.datetime | None
     result_text: str | None
@@ -177,6 +177,8 @@ def customer_history(session: Session, complaint: Complaint) -> list[Step]:
 
 def customer_view(session: Session, complaint: Complaint, *, now: dt.datetime, category_label: str) -> CustomerView:
     upcoming = deadlines.next_deadline(session, complaint)
+    # The promise still running: a met, cancelled (reopened) or closed case's old date would only mislead.
+    whole = [d for d in deadlines.unmet_deadlines(session, complaint) if d.milestone == "whole_case"]
     survey = latest_survey(session, complaint)
     survey_open = (
         survey is not None and survey.status.value == "sent" and complaint.status is ComplaintStatus.SURVEYING
@@ -188,7 +190,7 @@ def customer_view(session: Session, complaint: Complaint, *, now: dt.datetime, c
         status=complaint.status.value,
         received_at=complaint.received_at,
         category=category_label,
-        due_at=complaint.due_at if complaint.status not in (ComplaintStatus.CLOSED, ComplaintStatus.INVALID) else None,
+        due_at=whole[0].due_at if whole else None,
         next_label=upcoming.label if upcoming is not None else None,
         next_due_at=upcoming.due_at if upcoming is not None else None,
         result_text=complaint.result_text if shows_result else None,

@@ -14,9 +14,13 @@ import sqlalchemy as sa
 from handlers import customer, survey
 from handlers.workflow import notify
 from handlers.workflow import operations as ops
-from storage.models import Complaint, ComplaintStatus, Source, Survey
-from tests.fakes.fake_wechat import AUTHORIZE, SNS_TOKEN, FakeWeChat
-from tests.fakes.fake_wechat import fake_wechat_fixture  # noqa: F401 (pytest fixture)
+from storage.models import Complaint, ComplaintStatus, OutboxMessage, Source, Survey
+from tests.fakes.fake_wechat import (
+    AUTHORIZE,
+    SNS_TOKEN,
+    FakeWeChat,
+    fake_wechat_fixture,  # noqa: F401 (pytest fixture)
+)
 from tests.handlers.test_survey import CUSTOMER, FED_BACK, resolved, sent
 from tests.handlers.test_workflow_support import local, make_complaint, make_world
 
@@ -278,9 +282,8 @@ def test_survey_messages_carry_the_link_the_page_accepts(db, app_config, clock, 
         survey.send_survey(s, c, ctx=world.at(local(2026, 3, 3, 12)))
         number = c.number
     with db.read_sessions() as s:
-        from storage.models import OutboxMessage
-
-        texts = [m.payload["text"] for m in s.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == CUSTOMER))]
+        query = sa.select(OutboxMessage).where(OutboxMessage.recipient == CUSTOMER)
+        texts = [m.payload["text"] for m in s.scalars(query)]
     url = re.search(r"http://127\.0\.0\.1:5000(/c/\d+\?t=\S+)", texts[-1])
     assert url is not None
     assert client.get(url.group(1)).status_code == 200
