@@ -336,9 +336,19 @@ def send_survey(session: Session, complaint: Complaint, *, ctx: HandlerContext) 
     return survey
 
 
-def _open_surveys(session: Session, column: Any, now: dt.datetime, limit: int) -> list[Survey]:
+def _due_reminders(session: Session, now: dt.datetime, limit: int) -> list[Survey]:
     return list(session.scalars(
-        sa.select(Survey).where(Survey.status == SurveyStatus.SENT, column <= now).order_by(Survey.id).limit(limit)
+        sa.select(Survey)
+        .where(Survey.status == SurveyStatus.SENT, Survey.reminded_at.is_(None), Survey.remind_at <= now)
+        .order_by(Survey.id).limit(limit)
+    ))
+
+
+def _due_expiries(session: Session, now: dt.datetime, limit: int) -> list[Survey]:
+    return list(session.scalars(
+        sa.select(Survey)
+        .where(Survey.status == SurveyStatus.SENT, Survey.reminded_at.is_not(None), Survey.expires_at <= now)
+        .order_by(Survey.id).limit(limit)
     ))
 
 
@@ -418,10 +428,10 @@ def sweep_surveys(session: Session, *, ctx: HandlerContext, limit: int = SWEEP_B
     for complaint in survey_candidates(session, limit):
         if send_survey(session, complaint, ctx=ctx) is not None:
             report.sent += 1
-    for survey in _open_surveys(session, Survey.remind_at, ctx.now, limit):
-        if survey.reminded_at is None and remind(session, survey, ctx=ctx):
+    for survey in _due_reminders(session, ctx.now, limit):
+        if remind(session, survey, ctx=ctx):
             report.reminded += 1
-    for survey in _open_surveys(session, Survey.expires_at, ctx.now, limit):
+    for survey in _due_expiries(session, ctx.now, limit):
         if expire(session, survey, ctx=ctx):
             report.expired += 1
     return report

@@ -422,3 +422,14 @@ def test_someone_elses_survey_is_not_answered(world: World, session) -> None:
     reply = router.route(session, message("1", sender="oSTRANGER00000000000001"),
                          HandlerContext(now=FED_BACK + dt.timedelta(hours=4), policy=world.policy))
     assert reply.handler != survey.HANDLER_NAME and c.status is S.SURVEYING
+
+
+def test_a_reminded_survey_does_not_hold_up_the_next_reminder(world: World, session) -> None:
+    first, second = resolved(world), resolved(world)
+    sent(world, first)
+    sent(world, second)
+    tick = world.at(local(2026, 3, 5, 9))
+    assert survey.sweep_surveys(session, ctx=tick, limit=1).reminded == 1
+    assert survey.sweep_surveys(session, ctx=tick, limit=1).reminded == 1, "the batch moves on to the next one"
+    reminded = session.scalars(sa.select(Survey.reminded_at).where(Survey.complaint_id.in_([first.id, second.id])))
+    assert all(at is not None for at in reminded)
