@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         rt.clock = config["CLOCK"]
     app.extensions["tousu"] = rt
 
-    from bot import console, errors, health, webhook
+    from bot import console, customer, errors, health, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
@@ -61,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
 
         app.register_blueprint(simulator.bp)
     console.init_app(app, settings, config)
+    customer.init_app(app, settings)  # the customer's case page /c/<number> and its survey
     _log_to_stderr_unless_configured()
     return app
 

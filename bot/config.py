@@ -65,11 +65,20 @@ class Settings:
     # one folder for both, and the largest file the download job accepts.
     attachment_dir: Path = DEFAULT_ATTACHMENT_DIR
     attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_MB * 1024 * 1024
+    # The Official Account's 网页授权 (snsapi_base) for the customer's case page: its authorize page's host, and
+    # whether to use it (WECHAT_OAUTH=0 for an account without web authorisation: signed links instead).
+    wechat_oauth_base_url: str = "https://open.weixin.qq.com"
+    wechat_oauth: bool = True
 
     @property
     def outbound_enabled(self) -> bool:
         """Real API calls only with credentials; without them (dev mode) messages go to the dev sink."""
         return bool(self.wechat_secret)
+
+    @property
+    def wechat_oauth_enabled(self) -> bool:
+        """Customers are identified on their case page by WeChat web authorisation (else by signed links)."""
+        return self.wechat_oauth and bool(self.wechat_secret)
 
     @property
     def wecom_enabled(self) -> bool:
@@ -223,4 +232,7 @@ def load_settings(
             "WECOM_OAUTH_BASE_URL", env.get("WECOM_OAUTH_BASE_URL") or "https://open.weixin.qq.com"),
         attachment_dir=attachment_dir,
         attachment_max_bytes=attachment_max_mb * 1024 * 1024,
+        wechat_oauth_base_url=_url(
+            "WECHAT_OAUTH_BASE_URL", env.get("WECHAT_OAUTH_BASE_URL") or "https://open.weixin.qq.com"),
+        wechat_oauth=env.get("WECHAT_OAUTH") is None or _truthy(env.get("WECHAT_OAUTH")),
     )

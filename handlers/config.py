@@ -19,6 +19,7 @@ section                            parsed by
 ``[org]``                          ``handlers.org.parse_org``
 ``[console]``                      ``handlers.accounts.parse_console``
 ``[wechat_templates]``             ``handlers.workflow.customer_messages.parse_wechat_templates``
+``[survey]``                       ``handlers.survey.parse_survey`` (after [sla]/[workflow]: it names presets)
 ``[sla]``, ``[workflow]``,         ``handlers.workflow.settings.parse_settings`` (the presets, the
 ``[calendar]``                     category → preset table and the calendar rules belong together)
 =================================  ==============================================================
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from handlers.intake.settings import IntakeSettings
     from handlers.org import OrgChart
     from handlers.sla.calendar_store import CalendarRules
+    from handlers.survey import SurveySettings
     from handlers.workflow.customer_messages import WeChatTemplates
     from handlers.workflow.settings import WorkflowSettings
 
@@ -51,7 +53,7 @@ class PolicyError(ValueError):
 
 SECTIONS = frozenset(
     {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console",
-     "wechat_templates"}
+     "wechat_templates", "survey"}
 )
 SUPPORTED_TIMEZONE = "Asia/Shanghai"
 
@@ -78,6 +80,7 @@ class CompanyPolicy:
     workflow: WorkflowSettings  # [sla], [workflow] and [calendar]
     console: ConsolePolicy
     wechat_templates: WeChatTemplates  # template message per purpose of a customer message
+    survey: SurveySettings  # [survey]: satisfaction survey timing and the rules its answers set off
 
     @property
     def calendar(self) -> CalendarRules:
@@ -125,6 +128,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
     from handlers.intake.form import build_form
     from handlers.intake.settings import intake_settings
     from handlers.org import parse_org
+    from handlers.survey import parse_survey
     from handlers.workflow.customer_messages import parse_wechat_templates
     from handlers.workflow.settings import parse_settings
 
@@ -148,6 +152,8 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
         workflow=workflow,
         console=parse_console(_table(raw, "console")),
         wechat_templates=parse_wechat_templates(_table(raw, "wechat_templates")),
+        survey=parse_survey(_table(raw, "survey"), presets=frozenset(workflow.presets),
+                            satisfied_score=workflow.satisfied_score),
     )
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from handlers import faq, intake, status
+from handlers import faq, intake, status, survey
 from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
 from handlers.messages import IncomingMessage, Reply
@@ -36,6 +36,7 @@ PendingQuestionFlow = Callable[[Session, IncomingMessage, HandlerContext], Reply
 #: and the extension consent here). Each returns its Reply when the message answers its question, or
 #: None to let the router go on. They run after the follower's row is locked and before intake.
 PENDING_QUESTION_FLOWS: list[PendingQuestionFlow] = [
+    survey.try_answer,  # 1–5 stars (★★★, 五星, 很满意…) to a satisfaction survey (满意度评价)
     consent.try_answer,  # 同意/不同意 to a deadline extension (延期) the handler asked for
 ]
 

@@ -1,5 +1,5 @@
-"""Domain sweeps on a timer: SLA reminders/breaches/escalations, purging stale intake drafts, copying
-evidence out of WeChat's temporary media, and the daily overdue notice (每日超期通报).
+"""Domain sweeps on a timer: SLA reminders/breaches/escalations, satisfaction surveys, purging stale intake
+drafts, copying evidence out of WeChat's temporary media, and the daily overdue notice (每日超期通报).
 
 Each job is a few lines: open a transaction, call an operation in handlers/, commit. The operations are
 idempotent (outbox dedupe keys, status checks), so a restart or a second worker loses or repeats nothing.
@@ -17,7 +17,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.channels.wechat import official_account_client
 from bot.config import Settings
+from handlers import customer
+from handlers.context import HandlerContext
 from handlers.intake import purge_stale_drafts
+from handlers.survey import SWEEP_BATCH as SURVEY_BATCH
+from handlers.survey import sweep_surveys
 from handlers.workflow.deadlines import SWEEP_BATCH, sweep_deadlines
 from handlers.workflow.digest import DIGEST_TIME, DigestReport, queue_daily_digest
 from scheduler.media import download_job
@@ -25,6 +29,7 @@ from storage.db import Database
 
 log = logging.getLogger("tousu.jobs")
 SLA_SWEEP_INTERVAL = dt.timedelta(minutes=1)
+SURVEY_SWEEP_INTERVAL = dt.timedelta(minutes=1)
 MAX_SWEEP_BATCHES = 20  # a backlog is worked off over the next ticks rather than in one long transaction
 EVIDENCE_DOWNLOAD_INTERVAL = dt.timedelta(minutes=1)
 # A worker down at 09:00 still sends the day's digest when it comes back within this (the day's key keeps
@@ -68,14 +73,35 @@ def run_overdue_digest(db: Database, settings: Settings, now: dt.datetime | None
         log.info("overdue digest %s: %d people told (%d messages), %d already told, %d with nothing due",
                  report.day, report.recipients, report.messages, report.already_queued, report.nothing_to_say)
     return report
+def run_survey_sweep(db: Database, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Send the surveys that are due, the one reminder, and close the unanswered as 未评价 (handlers/survey.py)."""
+    handled = 0
+    for _ in range(MAX_SWEEP_BATCHES):
+        with db.transaction() as session:
+            report = sweep_surveys(session, ctx=HandlerContext(now=now or _now(), policy=settings.policy))
+        handled += report.rows
+        if report.rows < SURVEY_BATCH:
+            break
+    if handled:
+        log.info("survey sweep handled %d surveys", handled)
+    return handled
+
+
+def configure_customer_links(settings: Settings) -> None:
+    """Links to the customer's case page (in survey messages) are signed with this deployment's key."""
+    customer.configure_links(settings.public_base_url, settings.secret_key, oauth=settings.wechat_oauth_enabled)
 
 
 def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settings) -> None:
-    """The SLA sweep every minute; the draft purge nightly at 03:17 Asia/Shanghai (a quiet hour)."""
+    """The SLA and survey sweeps every minute; the draft purge nightly at 03:17 Asia/Shanghai (a quiet hour)."""
     from scheduler import TIMEZONE, register_job
+
+    configure_customer_links(settings)
 
     register_job(scheduler, functools.partial(run_sla_sweep, db, settings),
                  IntervalTrigger(seconds=SLA_SWEEP_INTERVAL.total_seconds(), timezone=TIMEZONE), id="sla-sweep")
+    register_job(scheduler, functools.partial(run_survey_sweep, db, settings),
+                 IntervalTrigger(seconds=SURVEY_SWEEP_INTERVAL.total_seconds(), timezone=TIMEZONE), id="survey-sweep")
     register_job(scheduler, functools.partial(run_draft_purge, db, settings),
                  CronTrigger(hour=3, minute=17, timezone=TIMEZONE), id="intake-draft-purge")
     install_evidence_jobs(scheduler, db, settings)

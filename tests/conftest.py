@@ -83,6 +83,16 @@ def db(database: Database) -> Iterator[Database]:
     faq.invalidate_cache()
 
 
+@pytest.fixture(autouse=True)
+def _customer_links() -> Iterator[None]:
+    """Links to the customer's page are configured per process by create_app (handlers/customer.py); an app a test
+    built with WeChat web authorisation must not change the links the next test's messages carry."""
+    from handlers import customer
+
+    customer.configure_links("http://127.0.0.1:5000", "test-secret-key-0123456789", oauth=False)
+    yield
+
+
 @pytest.fixture
 def session(db: Database) -> Iterator[Session]:
     """A session for arranging data; the test commits when the code under test would."""

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from handlers import customer
 from handlers.render import render_message, split_text
 from handlers.sla.calendar import SHANGHAI
 from handlers.sla.presets import ESCALATION_ROLES
@@ -54,10 +55,20 @@ def case_link(complaint: Complaint) -> str:
     return CASE_LINK.format(number=complaint.number)
 
 
-def customer_case_link(complaint: Complaint) -> str:
-    """The customer's case page for ``complaint``: a path, made absolute on ``PUBLIC_BASE_URL`` by the
-    sender (bot/channels/wechat.py), like :func:`case_link`."""
-    return CUSTOMER_CASE_LINK.format(number=complaint.number)
+def customer_case_link(complaint: Complaint, *, now: dt.datetime | None = None) -> str:
+    """The customer's page for ``complaint`` (``<PUBLIC_BASE_URL>/c/<number>``, bot/customer.py).
+
+    Signed and expiring (handlers/customer.py: 30 days) unless the customer will be identified by WeChat web
+    authorisation instead (the Official Account is configured for it and the case came from WeChat). ``now``
+    (the caller's clock) is when the link is issued, from which its 30 days run; the wall clock by default.
+    """
+    settings = customer.link_settings()
+    return customer.case_url(complaint.number, now=now, signed=not (settings.oauth and complaint.openid))
+
+
+def _template(template: str) -> str:
+    """``result`` → ``workflow/result``; a name with a folder (``survey/ask``) is taken as it is."""
+    return template if "/" in template else f"workflow/{template}"
 
 
 def card_title(complaint: Complaint, kind: str | None = None) -> str:
@@ -189,7 +200,7 @@ def tell_staff(
     userids = list(dict.fromkeys(s.wecom_userid for s in staff if s.active))
     if not userids:
         return None
-    text = render_message(f"workflow/{template}", complaint=complaint, **context)
+    text = render_message(_template(template), complaint=complaint, **context)
     return queue_staff_text(
         session, userids, text, now=now, dedupe_key=dedupe_key, complaint_id=complaint.id,
         title=title or card_title(complaint), url=case_link(complaint),
@@ -209,7 +220,7 @@ def tell_customer(
     to phone the customer opens instead. ``dedupe_key`` names the message: queueing it again, or its call
     task, is a no-op. Returns the outbox rows queued (one per piece of a long text).
     """
-    text = render_message(f"workflow/{template}", complaint=complaint, **context)
+    text = render_message(_template(template), complaint=complaint, **context)
     key = dedupe_key or f"cust:{complaint.id}:{template}:{now.isoformat()}"
     purpose = purpose or purpose_of(template)
     case_message = {"key": key, "purpose": purpose, "text": text}
@@ -221,7 +232,7 @@ def tell_customer(
     if configured is not None:
         variables = template_variables(complaint, template, now=now, policy=policy, context=context)
         fallback = {
-            "template_id": configured.template_id, "url": customer_case_link(complaint),
+            "template_id": configured.template_id, "url": customer_case_link(complaint, now=now),
             "data": configured.data(variables),
             # One id for every piece of a long text: WeChat delivers the template once (client_msg_id).
             "client_msg_id": "tousu-" + hashlib.sha256(key.encode()).hexdigest()[:24],

@@ -1144,10 +1144,21 @@ def reopen(
 ) -> TimelineEvent:
     """重新处理: the complainant is not satisfied (直至客户满意, seeds 003/004) → a new investigation round."""
     _begin(session, staff, complaint, Action.REOPEN)
+    return _reopen(session, complaint, Actor.of(staff), ctx, reason)
+
+
+def reopen_after_survey(session: Session, complaint: Complaint, *, ctx: HandlerContext, reason: str) -> TimelineEvent:
+    """重新处理 set off by the complainant's survey answer (handlers/survey.py, a rule of the policy): the same
+    step as `reopen`, by the system instead of a member of staff."""
+    target_state(complaint.status, Action.REOPEN)
+    return _reopen(session, complaint, Actor.system(), ctx, reason)
+
+
+def _reopen(session: Session, complaint: Complaint, actor: Actor, ctx: HandlerContext, reason: str) -> TimelineEvent:
     text = _text(reason, "reason", "重新处理原因")
     before = complaint.reopen_count
     complaint.reopen_count = before + 1
-    event = _step(session, complaint, Action.REOPEN, Actor.of(staff), ctx,
+    event = _step(session, complaint, Action.REOPEN, actor, ctx,
                   changed=changes(reopen_count=(before, complaint.reopen_count)), details={"reason": text})
     cancelled = deadlines.cancel_unmet_deadlines(session, complaint, "重新处理")
     if cancelled:
@@ -1181,6 +1192,21 @@ def close(
     """办结: ``satisfied`` needs a satisfied follow-up (or a survey score at the threshold);
     ``no_answer`` (未评价) is counted separately, never as satisfied. Sets the retention date."""
     _begin(session, staff, complaint, Action.CLOSE)
+    return _close(session, complaint, Actor.of(staff), ctx, outcome, note)
+
+
+def close_after_survey(
+    session: Session, complaint: Complaint, *, ctx: HandlerContext, outcome: str, note: str | None = None
+) -> TimelineEvent:
+    """办结 by the system at the end of a survey (handlers/survey.py): ``satisfied`` after a satisfied answer,
+    ``no_answer`` (未评价) when the window passed without one. The same checks and effects as `close`."""
+    target_state(complaint.status, Action.CLOSE)
+    return _close(session, complaint, Actor.system(), ctx, outcome, note)
+
+
+def _close(
+    session: Session, complaint: Complaint, actor: Actor, ctx: HandlerContext, outcome: str, note: str | None
+) -> TimelineEvent:
     conf = _settings(ctx)
     outcome = _code(outcome, CLOSE_OUTCOMES, "outcome", "办结情形")
     if outcome == "satisfied":
@@ -1197,7 +1223,7 @@ def close(
     before = (complaint.closed_at, complaint.retain_until)
     complaint.closed_at = ctx.now
     complaint.retain_until = _retain_until(ctx.now, conf)
-    event = _step(session, complaint, Action.CLOSE, Actor.of(staff), ctx,
+    event = _step(session, complaint, Action.CLOSE, actor, ctx,
                   changed=changes(closed_at=(before[0], ctx.now), retain_until=(before[1], complaint.retain_until)),
                   details={"outcome": outcome, "note": note})
     cancelled = deadlines.cancel_unmet_deadlines(session, complaint, "已办结")
@@ -1216,6 +1242,7 @@ __all__ = [
     "assign",
     "change_severity",
     "close",
+    "close_after_survey",
     "complete_implementation",
     "decide_site_visit",
     "feed_back_result",
@@ -1233,6 +1260,7 @@ __all__ = [
     "record_site_visit",
     "reject_plan",
     "reopen",
+    "reopen_after_survey",
     "request_extension",
     "start_implementation",
     "start_investigation",

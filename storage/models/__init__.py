@@ -25,6 +25,7 @@ from storage.models.messages import (
     OutboxStatus,
 )
 from storage.models.org import Department, DepartmentKind, Staff
+from storage.models.survey import PerformanceKind, PerformanceRecord, Survey, SurveyStatus
 from storage.models.workflow import (
     CalendarException,
     Deadline,
@@ -70,6 +71,8 @@ __all__ = [
     "OutboxChannel",
     "OutboxMessage",
     "OutboxStatus",
+    "PerformanceKind",
+    "PerformanceRecord",
     "Plan",
     "PlanStatus",
     "Severity",
@@ -77,6 +80,8 @@ __all__ = [
     "Staff",
     "StaffAccount",
     "StaffTask",
+    "Survey",
+    "SurveyStatus",
     "TaskKind",
     "TaskStatus",
     "TimelineEvent",

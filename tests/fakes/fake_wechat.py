@@ -6,8 +6,9 @@ token handling and error decoding are all exercised; nothing in ``requests`` is 
 It implements the endpoints tousu calls (``/cgi-bin/token``, ``/cgi-bin/gettoken``,
 ``/cgi-bin/message/custom/send``, ``/cgi-bin/message/template/send``, ``/cgi-bin/menu/create``,
 ``/cgi-bin/media/get`` (temporary media: bytes with their Content-Type, or 40007), WeCom
-``/cgi-bin/message/send`` and ``/cgi-bin/auth/getuserinfo``) and WeCom's OAuth page
-(``/connect/oauth2/authorize``, which redirects back with a single-use code), records every call, and can
+``/cgi-bin/message/send`` and ``/cgi-bin/auth/getuserinfo``) and the OAuth page (``/connect/oauth2/authorize``,
+which redirects back with a single-use code: WeCom's for the corp id, the Official Account's for its appid,
+whose code ``/sns/oauth2/access_token`` exchanges for the follower's openid), records every call, and can
 be scripted::
 
     fake.fail_next("/cgi-bin/message/custom/send", errcode=45015)   # next call answers 45015
@@ -18,6 +19,7 @@ be scripted::
     fake.add_media("MEDIA1", jpeg_bytes, "image/jpeg")   # media/get serves these bytes (40007 if unknown)
     fake.add_media("VIDEO1", mp4_bytes, "video/mp4", video=True)  # media/get answers {"video_url": …}
     fake.stall_media("MEDIA1", 5.0)       # send half the bytes, pause 5 s, send the rest
+    fake.oauth_openid = "oOTHER…"         # who the Official Account's OAuth page says is looking (snsapi_base)
 
 Use the ``fake_wechat`` fixture by importing it into a test module::
 
@@ -57,6 +59,7 @@ VIDEO_DOWNLOAD = "/fake-video/"  # prefix: where a video's video_url points (no 
 WECOM_SEND = "/cgi-bin/message/send"
 GETUSERINFO = "/cgi-bin/auth/getuserinfo"
 AUTHORIZE = "/connect/oauth2/authorize"
+SNS_TOKEN = "/sns/oauth2/access_token"
 
 _OA_PATHS = {CUSTOM_SEND, TEMPLATE_SEND, MENU_CREATE, MEDIA_GET}
 _WECOM_PATHS = {WECOM_SEND, GETUSERINFO}
@@ -110,6 +113,7 @@ class FakeWeChat:
     invalid_wecom_users: set[str] = field(default_factory=set)
     expired_token_errcode: int = 40001
     oauth_user: str | None = "zhao.lei"  # the member the OAuth page signs in; None: a non-member
+    oauth_openid: str = "oCUSTOMER0000000000000001"  # the follower the Official Account's OAuth page identifies
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -123,6 +127,7 @@ class FakeWeChat:
         self._oauth_codes: dict[str, str | None] = {}  # unused code → userid (None: a non-member)
         self._media: dict[str, tuple[bytes, str, bool]] = {}  # media_id → (bytes, content type, is video)
         self._media_stalls: dict[str, float] = {}
+        self._oa_codes: dict[str, str] = {}  # unused Official Account code → openid
         self._numbers = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -234,6 +239,8 @@ class FakeWeChat:
         ``redirect_uri`` with a new single-use code and the state untouched (answered as 302 + Location)."""
         with self._lock:
             self._calls.append(Call("GET", AUTHORIZE, query, None))
+            if query.get("appid") == self.appid:
+                return self._authorize_follower(query)
             if query.get("appid") != self.corp_id or query.get("response_type") != "code":
                 return 200, {"errcode": 40013, "errmsg": "invalid corpid"}
             if query.get("scope") not in ("snsapi_base", "snsapi_privateinfo") or not query.get("redirect_uri"):
@@ -244,6 +251,27 @@ class FakeWeChat:
         joiner = "&" if "?" in target else "?"
         state = f"&state={query['state']}" if "state" in query else ""
         return 302, {"Location": f"{target}{joiner}code={code}{state}"}
+
+    def _authorize_follower(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The Official Account's 网页授权 page (called under the lock): snsapi_base is silent, so it sends the
+        browser straight back with a code for :attr:`oauth_openid`."""
+        if query.get("response_type") != "code":
+            return 200, {"errcode": 40013, "errmsg": "invalid response_type"}
+        if query.get("scope") not in ("snsapi_base", "snsapi_userinfo") or not query.get("redirect_uri"):
+            return 200, {"errcode": 10003, "errmsg": "redirect_uri or scope invalid"}
+        code = f"oacode-{next(self._numbers)}"
+        self._oa_codes[code] = self.oauth_openid
+        target = query["redirect_uri"]
+        joiner = "&" if "?" in target else "?"
+        state = f"&state={query['state']}" if "state" in query else ""
+        return 302, {"Location": f"{target}{joiner}code={code}{state}"}
+
+    def issue_follower_code(self, openid: str) -> str:
+        """An Official Account OAuth code for ``openid`` (for tests that skip the redirect)."""
+        with self._lock:
+            code = f"oacode-{next(self._numbers)}"
+            self._oa_codes[code] = openid
+            return code
 
     def issue_code(self, userid: str | None) -> str:
         """A code as the OAuth page would hand one out (for tests that skip the redirect)."""
@@ -298,6 +326,8 @@ class FakeWeChat:
             token = f"wecom-token-{next(self._numbers)}"
             self._wecom_tokens.add(token)
             return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
+        if path == SNS_TOKEN:
+            return self._follower_token(q)
         valid = self._oa_tokens if path in _OA_PATHS else self._wecom_tokens if path in _WECOM_PATHS else None
         if valid is None:
             return {"errcode": 48001, "errmsg": f"api unauthorized (the fake has no {path})"}
@@ -343,6 +373,20 @@ class FakeWeChat:
         self._deliveries.append(call)
         return {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "msgid": f"m{next(self._numbers)}"}
 
+
+    def _follower_token(self, q: dict[str, str]) -> dict[str, Any]:
+        """sns/oauth2/access_token: the app's credentials and a code (used once) → the follower's openid."""
+        if q.get("appid") != self.appid:
+            return {"errcode": 40013, "errmsg": "invalid appid"}
+        if q.get("secret") != self.secret:
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        if q.get("grant_type") != "authorization_code":
+            return {"errcode": 40002, "errmsg": "invalid grant_type"}
+        openid = self._oa_codes.pop(q.get("code", ""), None)
+        if openid is None:
+            return {"errcode": 40029, "errmsg": "invalid code"}
+        return {"access_token": f"sns-token-{next(self._numbers)}", "expires_in": 7200,
+                "refresh_token": f"sns-refresh-{next(self._numbers)}", "openid": openid, "scope": "snsapi_base"}
 
     def _user_info(self, code: str) -> dict[str, Any]:
         """auth/getuserinfo: a code works once; a member gets ``userid``, anyone else an ``openid``."""
