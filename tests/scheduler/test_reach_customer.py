@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.channels.sink import build_channels
+from handlers import customer
 from handlers.workflow import notify
 from handlers.workflow import operations as ops
 from handlers.workflow.customer_messages import template_time
@@ -41,6 +42,12 @@ from tests.handlers.test_workflow_support import World, company, local, make_com
 
 NOW = local(2026, 3, 2, 10, 0)
 BASE = "https://tousu.example.com"
+
+
+@pytest.fixture(autouse=True)
+def links_on_this_site() -> None:
+    """As create_app and the worker set them: links on PUBLIC_BASE_URL, followers identified by WeChat."""
+    customer.configure_links(BASE, "test-secret-key-0123456789", oauth=True)
 OPENID = "oCUSTOMER0000000000000001"
 RESULT_TEMPLATE = {
     "template_id": "TPL-RESULT",
@@ -115,7 +122,7 @@ def test_the_row_carries_the_text_its_template_fallback_and_what_a_call_would_ne
     assert row.payload["text"].startswith(f"您好，您的投诉（编号 {number}）已处理完毕")
     template = row.payload["template"]
     assert template["template_id"] == "TPL-RESULT"
-    assert template["url"] == f"/c/{number}" == notify.customer_case_link(s_complaint(db, case))
+    assert template["url"] == f"{BASE}/c/{number}" == notify.customer_case_link(s_complaint(db, case))
     assert template["data"] == {
         "character_string1": {"value": number},
         "thing2": {"value": "处理结果已反馈"},
