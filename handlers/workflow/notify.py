@@ -11,7 +11,8 @@ sender puts ``PUBLIC_BASE_URL`` in front (bot/channels/wecom.py), so handlers ne
 Every customer message about a case (:func:`tell_customer`) reaches the customer one way or another: a
 客服消息 within WeChat's 48 h window; outside it, the template message configured for the message's purpose
 (``[wechat_templates]``, handlers/workflow/customer_messages.py), queued on the same outbox row and linking to
-the customer's case page (:func:`customer_case_link`, a path the sender puts ``PUBLIC_BASE_URL`` in front of);
+the customer's case page (:func:`customer_case_link`: its full address, signed unless WeChat identifies the
+follower, from the link settings the web app and the worker configure at start-up, handlers/customer.py);
 and when neither can reach the customer (no template, not following the account, no openid at all: a phone
 or walk-in complaint) a staff task to phone them with the message to read out (:func:`call_instead`).
 """
