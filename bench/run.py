@@ -10,7 +10,10 @@ separate load process (bench/load.py; a warm-up first, then the timed window). A
 take turns scenario by scenario, so tousu is measured within seconds of the floor. Then it prints one table,
 the ratios tousu/floor against the targets, and the calendar benchmark (bench/bench_calendar.py) if present.
 Last, ``console``: the staff console's ledger and case page on 1,000,000 cases (bench/bench_console.py, on
-the ``tousu_bench_1m`` database bench/gen_cases.py makes once and reuses), when PostgreSQL answers.
+the ``tousu_bench_1m`` database bench/gen_cases.py makes once and reuses), and ``sweep``: the SLA sweep
+on 100,000 open cases with 1,000,000 deadline rows, 1 % due, and the outbox dispatch with two workers to the
+fake WeChat server (bench/bench_sweep.py, on ``tousu_bench_sweep``, made once and reused), when PostgreSQL
+answers.
 
 Errors are what the client saw (failed, non-200 or undecryptable replies, or no reply) plus the tracebacks
 the server logged meanwhile (tousu answers a failing handler with a 200 apology). Tables the models define
@@ -24,7 +27,7 @@ printed, as information: how far the durable floor is from it is what durability
 tousu ÷ durable floor is what tousu's own code costs.
 
     .venv/bin/python bench/run.py [--duration 10] [--concurrency 8] [--quick]
-                                  [--only floor,floor-sqlite,sqlite,floor-postgres,postgres,console]
+                                  [--only floor,floor-sqlite,sqlite,floor-postgres,postgres,console,sweep]
                                   [--scenarios message,conversation]
 
 PostgreSQL: ``BENCH_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) names the
@@ -65,7 +68,9 @@ from bot.config import DEV_AES_KEY, DEV_APPID, DEV_WECHAT_TOKEN  # noqa: E402
 
 TARGETS = ("floor", "floor-sqlite", "sqlite", "floor-postgres", "postgres")
 CONSOLE = "console"  # bench/bench_console.py: the ledger and case page on 1,000,000 cases (PostgreSQL)
-CHOICES = (*TARGETS, CONSOLE)
+SWEEP = "sweep"  # bench/bench_sweep.py: the SLA sweep on 100,000 open cases and the outbox dispatch (PostgreSQL)
+EXTRAS = (CONSOLE, SWEEP)
+CHOICES = (*TARGETS, *EXTRAS)
 #: The durable floor of each database: bench.floor_app with bench/floor_store.py's transaction.
 DURABLE = {"sqlite": "floor-sqlite", "postgres": "floor-postgres"}
 SCENARIOS = tuple(LOAD_SCENARIOS)  # every scenario bench/load.py registers
@@ -480,8 +485,16 @@ def run_calendar(quick: bool) -> tuple[int, str]:
     return 1, ""
 
 
-def run_console(args: argparse.Namespace) -> tuple[int, str]:
-    """bench/bench_console.py (it makes or reuses the 1,000,000-case database) when PostgreSQL answers.
+EXTRA_SCRIPTS = {
+    CONSOLE: ("bench_console.py", "console: ledger and case page on 1,000,000 cases",
+              "the first run generates 1,000,000 cases, about a minute"),
+    SWEEP: ("bench_sweep.py", "sweep: the SLA sweep on 100,000 open cases, and the outbox dispatch",
+            "the first run generates 100,000 cases and 1,000,000 deadline rows, about 15 s"),
+}
+
+
+def run_extra(name: str, args: argparse.Namespace) -> tuple[int, str]:
+    """bench/<script> of ``name`` (it makes or reuses its PostgreSQL data set) when PostgreSQL answers.
 
     Returns (exit status, printout); a missing PostgreSQL is a skip unless BENCH_DATABASE_URL was given."""
     try:
@@ -495,25 +508,27 @@ def run_console(args: argparse.Namespace) -> tuple[int, str]:
         return (1 if args.pg_required else 0), f"skipped: PostgreSQL does not answer ({first})"
     from sqlalchemy.engine import make_url
 
+    script, _, note = EXTRA_SCRIPTS[name]
     server = make_url(args.pg_url).set(database="postgres").render_as_string(hide_password=False)
-    cmd = [sys.executable, str(ROOT / "bench" / "bench_console.py"), *(["--repeat", "5"] if args.quick else [])]
-    log("[console] bench/bench_console.py (the first run generates 1,000,000 cases, about a minute)")
+    cmd = [sys.executable, str(ROOT / "bench" / script), *(["--repeat", "5"] if args.quick else [])]
+    log(f"[{name}] bench/{script} ({note})")
     try:
         done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "BENCH_DATABASE_URL": server}, capture_output=True,
                               text=True, timeout=1800, check=False)
     except subprocess.TimeoutExpired:
-        return 1, "bench_console.py did not finish in 30 minutes"
+        return 1, f"{script} did not finish in 30 minutes"
     if done.returncode not in (0, 1) or not done.stdout.strip():
         return 1, (done.stdout + done.stderr).rstrip()[-3000:]
     return done.returncode, done.stdout.rstrip()
 
 
-def print_console(code: int, output: str) -> int:
+def print_extra(name: str, code: int, output: str) -> int:
+    script, title, _ = EXTRA_SCRIPTS[name]
     print()
-    print("== console: ledger and case page on 1,000,000 cases (bench/bench_console.py) ==")
+    print(f"== {title} (bench/{script}) ==")
     print(output)
     if code != 0:
-        print(f"bench_console.py exited with {code}")
+        print(f"{script} exited with {code}")
     return 1 if code != 0 else 0
 
 
@@ -581,8 +596,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # in order with stderr progress
     started = time.perf_counter()
-    if args.only == [CONSOLE]:
-        status = print_console(*run_console(args))
+    if set(args.only) <= set(EXTRAS):
+        status = 0
+        for name in EXTRAS:
+            if name in args.only:
+                status = max(status, print_extra(name, *run_extra(name, args)))
         print()
         print(f"bench finished in {time.perf_counter() - started:.0f} s")
         return status
@@ -651,8 +669,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if code != 0:
                 print(f"bench_calendar.py exited with {code}")
                 status = 1
-    if CONSOLE in args.only:
-        status = max(status, print_console(*run_console(args)))
+    for name in EXTRAS:
+        if name in args.only:
+            status = max(status, print_extra(name, *run_extra(name, args)))
     print()
     print(f"bench finished in {time.perf_counter() - started:.0f} s")
     return status

@@ -6,7 +6,9 @@ Each message goes through three steps, each its own short transaction or none:
    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers with ``BEGIN IMMEDIATE``, see
    ``storage/db.py``), mark it ``sending``, count the attempt, commit;
 2. **send** (no transaction): call the platform through the channel's sender;
-3. **record** (transaction): ``sent``, back to ``pending`` with a later ``next_attempt_at``, or ``failed``.
+3. **record** (transaction): ``sent``, back to ``pending`` with a later ``next_attempt_at``, or ``failed``;
+   the same transaction claims the next row (step 1 of the next message), so a message costs one commit.
+   The claim is one statement (``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``).
    A customer message about a case (``payload["case_message"]``) that the platform refused for good
    (45015 with no template, 43004, 40003, 40037, 47003 …, or retries exhausted) opens a task to phone the
    customer in that same transaction (``handlers.workflow.notify.call_instead``, once per message).
@@ -26,6 +28,7 @@ separate column for it); that is what :func:`recover_stale_sending` measures sta
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import random
 import time
@@ -110,57 +113,91 @@ def dispatch_due(
     """
     stats = DispatchStats()
     open_channels = set(channels)
-    for _ in range(limit):
-        current = now or utcnow()
-        message = claim_next(db, open_channels, current)
-        if message is None:
-            break
+    current = now or utcnow()
+    message = claim_next(db, open_channels, current) if limit > 0 else None
+    handled = 0
+    while message is not None:
         result = _attempt(channels[message.channel], message, current, max_attempts, rng)
-        if not _record_with_retries(db, message, result, current, record_retry_delays):
-            break
-        if result.status is OutboxStatus.SENT:
-            stats.sent += 1
-        elif result.status is OutboxStatus.FAILED:
-            stats.failed += 1
-        elif result.quota_reset_at is not None:
-            stats.deferred += 1
+        handled += 1
+        if result.quota_reset_at is not None:
             # The daily quota is the account's, not the row's: the rest of this batch would only hit it too.
             open_channels.discard(message.channel)
-        else:
-            stats.retried += 1
+        following_at = now or utcnow()
+        # One transaction records this outcome and claims the next row (the claim still commits before the
+        # next send); a database that fails here is retried as one (the outcome first, always).
+        recorded, following = _record_with_retries(db, message, result, current, record_retry_delays,
+                                                   claim=open_channels if handled < limit else (),
+                                                   claim_at=following_at)
+        if not recorded:
+            break
+        _count(stats, result)
+        message, current = following, following_at
     if stats.attempted:
         logger.info("outbox: %s sent, %s retried, %s deferred, %s failed",
                     stats.sent, stats.retried, stats.deferred, stats.failed)
     return stats
 
 
+def _count(stats: DispatchStats, result: _Result) -> None:
+    if result.status is OutboxStatus.SENT:
+        stats.sent += 1
+    elif result.status is OutboxStatus.FAILED:
+        stats.failed += 1
+    elif result.quota_reset_at is not None:
+        stats.deferred += 1
+    else:
+        stats.retried += 1
+
+
 def claim_next(db: Database, channels: Collection[OutboxChannel], now: dt.datetime) -> Outgoing | None:
     """Mark the next due row ``sending`` and commit, so no other dispatcher can take it; None when idle."""
     if not channels:
         return None
-    stmt = (
-        sa.select(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.next_attempt_at <= now,
-            OutboxMessage.channel.in_(list(channels)),
-        )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    with db.transaction() as session:
+        return _claim_in(session, db.dialect, channels, now)
+
+
+_table = cast(sa.Table, OutboxMessage.__table__)
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> sa.Update:
+    """``UPDATE … WHERE id = (the next due row of the channels) RETURNING …``, built once (Core: no ORM
+    bookkeeping on the hot path)."""
+    t = _table
+    pick = (
+        sa.select(t.c.id)
+        .where(t.c.status == OutboxStatus.PENDING, t.c.next_attempt_at <= sa.bindparam("now"),
+               t.c.channel.in_(sa.bindparam("channels", expanding=True)))
+        # ix_outbox_message_due (status, next_attempt_at, id) serves this order: one index entry per claim.
+        .order_by(t.c.next_attempt_at, t.c.id)
         .limit(1)
     )
-    if db.dialect == "postgresql":
+    if dialect == "postgresql":
         # Another dispatcher's claim in flight is skipped, not waited for; once it commits, the row is
         # `sending` and PostgreSQL's re-check of the WHERE clause excludes it.
-        stmt = stmt.with_for_update(skip_locked=True)
-    with db.transaction() as session:
-        row = session.scalar(stmt)
-        if row is None:
-            return None
-        row.status = OutboxStatus.SENDING
-        row.attempts += 1
-        row.next_attempt_at = now  # the claim time, while sending (see the module docstring)
-        return Outgoing(id=row.id, channel=row.channel, recipient=row.recipient, payload=dict(row.payload),
-                        attempts=row.attempts)
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        sa.update(t)
+        .where(t.c.id == pick.scalar_subquery(), t.c.status == OutboxStatus.PENDING)
+        # next_attempt_at: the claim time, while sending (see the module docstring)
+        .values(status=OutboxStatus.SENDING, attempts=t.c.attempts + 1, next_attempt_at=sa.bindparam("now"))
+        .returning(t.c.id, t.c.channel, t.c.recipient, t.c.payload, t.c.attempts)
+    )
+
+
+def _claim_in(session: Session, dialect: str, channels: Collection[OutboxChannel],
+              now: dt.datetime) -> Outgoing | None:
+    """The claim as one statement (see `_claim_statement`); None when nothing is due."""
+    if not channels:
+        return None
+    claimed = session.connection().execute(
+        _claim_statement(dialect), {"now": now, "channels": sorted(channels, key=lambda c: c.value)}
+    ).first()
+    if claimed is None:
+        return None
+    return Outgoing(id=claimed.id, channel=OutboxChannel(claimed.channel), recipient=claimed.recipient,
+                    payload=dict(claimed.payload), attempts=claimed.attempts)
 
 
 def _attempt(sender: Sender, message: Outgoing, now: dt.datetime, max_attempts: int,
@@ -206,45 +243,60 @@ def _masked_recipient(message: Outgoing) -> str:
 
 
 def _record_with_retries(db: Database, message: Outgoing, result: _Result, now: dt.datetime,
-                         delays: Sequence[float]) -> bool:
-    """:func:`_record`, retried while the database is unreachable; False when it never came back."""
+                         delays: Sequence[float], *, claim: Collection[OutboxChannel] = (),
+                         claim_at: dt.datetime | None = None) -> tuple[bool, Outgoing | None]:
+    """:func:`_record` (with the next claim from ``claim`` at ``claim_at``, in the same transaction), retried
+    while the database is unreachable; (False, None) when it never came back, else (True, the claimed row)."""
     pauses = iter(delays)
     while True:
         try:
-            _record(db, message, result, now)
-            return True
+            return True, _record_and_claim(db, message, result, now, claim, claim_at or now)
         except DATABASE_UNAVAILABLE as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             pause = next(pauses, None)
             if pause is None:
                 logger.error("outbox %s: outcome %s could not be recorded, database unavailable (%s); the row "
                              "stays sending until recovery", message.id, result.status.value, reason)
-                return False
+                return False, None
             logger.warning("outbox %s: recording outcome %s failed, database unavailable (%s); retrying in %ss",
                            message.id, result.status.value, reason, pause)
             time.sleep(pause)
 
 
-def _record(db: Database, message: Outgoing, result: _Result, now: dt.datetime) -> None:
-    """Write the outcome of the attempt ``message.attempts`` onto its row."""
+def _record_and_claim(db: Database, message: Outgoing, result: _Result, now: dt.datetime,
+                      channels: Collection[OutboxChannel], claim_at: dt.datetime) -> Outgoing | None:
+    """Write the outcome of the attempt ``message.attempts`` onto its row and, in the same transaction, claim
+    the next row from ``channels`` (none when empty): one commit per message instead of two."""
+    with db.transaction() as session:
+        changed = _record_in(session, message, result, now)
+        following = _claim_in(session, db.dialect, channels, claim_at)
+    if not changed:
+        _not_recorded(message, result)
+    return following
+
+
+def _record_in(session: Session, message: Outgoing, result: _Result, now: dt.datetime) -> int:
     values: dict[str, object] = {"status": result.status, "last_error": _clip(result.last_error)}
     if result.status is OutboxStatus.SENT:
         values["sent_at"] = now
     if result.next_attempt_at is not None:
         values["next_attempt_at"] = result.next_attempt_at
-    stmt = sa.update(OutboxMessage).where(OutboxMessage.id == message.id)
+    t = _table
+    stmt = sa.update(t).where(t.c.id == message.id)
     if result.status is not OutboxStatus.SENT:
         # Only our own claim: if recovery or an operator moved the row meanwhile, theirs is the newer word.
         # A success is always recorded, because it is the one fact that must stop any resend.
-        stmt = stmt.where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.attempts == message.attempts)
-    with db.transaction() as session:
-        result_proxy = cast(sa.CursorResult[tuple[()]], session.execute(stmt.values(**values)))
-        changed = result_proxy.rowcount
-        if changed and result.undelivered and message.payload.get(notify.CASE_MESSAGE):
-            _call_instead(session, message, result, now)
-    if not changed:
-        logger.warning("outbox %s: row changed during the send; outcome %s not recorded", message.id,
-                       result.status.value)
+        stmt = stmt.where(t.c.status == OutboxStatus.SENDING, t.c.attempts == message.attempts)
+    changed = session.connection().execute(stmt.values(**values)).rowcount
+    if changed and result.undelivered and message.payload.get(notify.CASE_MESSAGE):
+        # In the transaction that records the failure: a failed row never stands without its call task.
+        _call_instead(session, message, result, now)
+    return changed
+
+
+def _not_recorded(message: Outgoing, result: _Result) -> None:
+    logger.warning("outbox %s: row changed during the send; outcome %s not recorded", message.id,
+                   result.status.value)
 
 
 def _call_instead(session: Session, message: Outgoing, result: _Result, now: dt.datetime) -> None:

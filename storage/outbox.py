@@ -9,11 +9,17 @@ transactions queuing the same key at once would otherwise both find nothing, and
 would fail with a unique violation that rolls back its whole transaction (a customer's message with
 it). With the upsert the second waits for the first and then inserts nothing; on SQLite writers are
 serialised (BEGIN IMMEDIATE).
+
+A job that queues many messages in one transaction (the SLA sweep) wraps them in :func:`batched`: the
+queueing calls inside collect their rows, and one multi-row ``INSERT … ON CONFLICT (dedupe_key) DO
+NOTHING`` writes them at the end, with the same dedupe and the same ``now=`` clock as one at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -47,6 +53,37 @@ def _queue_statement(dialect: str) -> Any:
     return sa.select(OutboxMessage).from_statement(stmt)
 
 
+_BATCH = "tousu.outbox.batch"  # Session.info key: rows collected by `batched`, not yet written
+
+
+@cache
+def _bulk_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Collect every message queued in ``session`` inside the block and write them in one statement at its end.
+
+    Inside the block the queueing functions return None (the row is not written yet); the dedupe is the
+    same (a key queued already, by this block, this transaction or a committed one, inserts nothing). An
+    exception inside the block writes nothing (the caller's transaction is rolled back anyway). Nested
+    blocks join the outer one.
+    """
+    if _BATCH in session.info:
+        yield
+        return
+    rows: list[dict[str, Any]] = []
+    session.info[_BATCH] = rows
+    try:
+        yield
+    finally:
+        del session.info[_BATCH]
+    if rows:
+        session.execute(_bulk_statement(session.get_bind().dialect.name), rows)
+
+
 def queue_message(
     session: Session,
     channel: OutboxChannel,
@@ -61,7 +98,7 @@ def queue_message(
     """Add a message to the outbox, due at ``now``, or at ``not_before`` when given (office hours).
 
     Returns the new row, or None when a message with the same ``dedupe_key`` is already queued (by
-    this transaction or a committed one).
+    this transaction or a committed one), or when the call is inside a `batched` block.
     """
     params = {
         "channel": channel, "recipient": recipient, "payload": payload, "dedupe_key": dedupe_key,
@@ -69,6 +106,10 @@ def queue_message(
         "next_attempt_at": now if not_before is None else not_before,
         "created_at": now,
     }
+    pending = session.info.get(_BATCH)
+    if pending is not None:
+        pending.append(params)
+        return None
     statement = _queue_statement(session.get_bind().dialect.name)
     return session.scalars(statement, params).first()
 

@@ -52,6 +52,7 @@ from handlers.sla.presets import (
 )
 from handlers.workflow import notify
 from handlers.workflow.transitions import TERMINAL, Actor, log_event
+from storage import outbox
 from storage.models import (
     Complaint,
     Deadline,
@@ -533,6 +534,7 @@ def _sweep_row(
     now: dt.datetime,
     report: SweepReport,
     policy: CompanyPolicy,
+    org: notify.OrgChart,
 ) -> None:
     key = f"sla:{row.id}:g{row.generation}"
     if complaint.status in TERMINAL:  # a closed case has nothing due
@@ -550,24 +552,25 @@ def _sweep_row(
             row.breached_at = now
             log_event(session, complaint, "deadline_breached", Actor.system(), now, {
                 "milestone": row.milestone, "label": row.label, "due_at": row.due_at,
-            })
+            }, flush=False)
         if row.breach_notified_at is None:
             notify.tell_staff(
-                session, complaint, notify.recipients(session, complaint, escalation.breach_to), "breach",
+                session, complaint, notify.recipients(session, complaint, escalation.breach_to, org=org), "breach",
                 now=now, title="投诉处理超时", dedupe_key=f"{key}:breach", not_before=deliver_from, **context,
             )
             row.breach_notified_at = now
             report.breaches += 1
         if row.escalate_at is not None and now >= row.escalate_at and row.escalated_at is None:
             notify.tell_staff(
-                session, complaint, notify.recipients(session, complaint, escalation.supervise_to), "escalation",
+                session, complaint, notify.recipients(session, complaint, escalation.supervise_to, org=org),
+                "escalation",
                 now=now, title="超时督办", dedupe_key=f"{key}:escalation", not_before=deliver_from, **context,
             )
             row.escalated_at = now
             report.escalations += 1
             log_event(session, complaint, "deadline_escalated", Actor.system(), now, {
                 "milestone": row.milestone, "label": row.label, "due_at": row.due_at,
-            })
+            }, flush=False)
     else:
         due_now = [
             index for index in range(row.reminders_done, len(row.reminder_times))
@@ -576,7 +579,7 @@ def _sweep_row(
         if due_now:
             last = due_now[-1]  # after a pause, one reminder for the latest point reached, not a burst
             notify.tell_staff(
-                session, complaint, notify.recipients(session, complaint, escalation.reminder_to), "reminder",
+                session, complaint, notify.recipients(session, complaint, escalation.reminder_to, org=org), "reminder",
                 now=now, title="投诉处理催办", dedupe_key=f"{key}:reminder:{last}", not_before=deliver_from,
                 **context,
             )
@@ -601,6 +604,10 @@ def sweep_deadlines(
     extension questions left unanswered past the old deadline. Idempotent: each alert is queued
     once (outbox dedupe key), and a second sweep at the same moment finds nothing to do. The caller
     commits; call again while the report says a full batch was processed.
+
+    The cost follows the due rows, and per batch rather than per row: one query for the due rows, one
+    locking their complaints, one locking the rows, two reading the org chart (`notify.OrgChart`), one
+    INSERT for every alert (`storage.outbox.batched`), and one flush for the rows and timeline entries.
     """
     report = SweepReport()
     due = session.execute(
@@ -613,8 +620,13 @@ def sweep_deadlines(
     rows = _lock_rows(session, Deadline, [row_id for row_id, complaint_id in due if complaint_id in complaints],
                       Deadline.status.in_(UNMET), Deadline.next_alert_at <= now)
     report.rows = len(rows)
-    for row in rows:
-        _sweep_row(session, row, complaints[row.complaint_id], now, report, policy)
+    if rows:
+        # Per tick, not per row: the org chart is read once, the alerts are written by one INSERT at the end
+        # of the block, and the rows' changes and timeline entries by the flush below.
+        org = notify.OrgChart(session)
+        with outbox.batched(session), session.no_autoflush:
+            for row in rows:
+                _sweep_row(session, row, complaints[row.complaint_id], now, report, policy, org)
     report.extensions_expired = expire_extensions(session, now)
     session.flush()
     return report

@@ -90,75 +90,127 @@ def local_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）"
 
 
-def _active(session: Session, staff_ids: Iterable[int | None], complaint: Complaint) -> list[Staff]:
-    wanted = [sid for sid in staff_ids if sid is not None and sid != complaint.complained_staff_id]
-    if not wanted:
-        return []
-    rows = session.scalars(sa.select(Staff).where(Staff.id.in_(wanted), Staff.active.is_(True)).order_by(Staff.id))
-    return list(rows)
+class OrgChart:
+    """The org chart read once: every active staff member and every department, for a job that resolves
+    recipients for many cases in one transaction (the SLA sweep), so an alert costs no query.
+
+    Pass it as ``org=`` to the resolvers below; the rules are theirs, only the lookups are served from memory.
+    Without it each resolver reads what it needs from the database (`_LiveOrg`). Two queries, made when built.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.staff = {s.id: s for s in session.scalars(sa.select(Staff).where(Staff.active.is_(True)))}
+        self.departments = {d.id: d for d in session.scalars(sa.select(Department))}
+        self._by_department: dict[int | None, list[Staff]] = {}
+        for person in self.staff.values():
+            self._by_department.setdefault(person.department_id, []).append(person)
+
+    def active(self, staff_ids: Iterable[int | None], complaint: Complaint) -> list[Staff]:
+        wanted = {sid for sid in staff_ids if sid is not None and sid != complaint.complained_staff_id}
+        return [self.staff[sid] for sid in sorted(wanted) if sid in self.staff]
+
+    def members(self, department_id: int | None, *roles: str) -> list[int]:
+        if department_id is None:
+            return []
+        return [s.id for s in self._by_department.get(department_id, [])
+                if not roles or any(r in (s.roles or []) for r in roles)]
+
+    def head(self, department_id: int | None) -> list[int]:
+        department = self.departments.get(department_id) if department_id is not None else None
+        if department is None:
+            return []
+        if department.head_id is not None:
+            return [department.head_id]
+        return self.members(department_id, HEAD)
+
+    def departments_of_kind(self, kind: DepartmentKind) -> list[int]:
+        return [d.id for d in self.departments.values() if d.kind == kind and d.active]
+
+    def with_role(self, role: str) -> list[int]:
+        return [s.id for s in self.staff.values() if role in (s.roles or [])]
 
 
-def _members(session: Session, department_id: int | None, *roles: str) -> list[int]:
-    if department_id is None:
-        return []
-    staff = session.scalars(sa.select(Staff).where(Staff.department_id == department_id, Staff.active.is_(True)))
-    return [s.id for s in staff if not roles or any(r in (s.roles or []) for r in roles)]
+class _LiveOrg:
+    """The same lookups as `OrgChart`, each a query (one recipient list at a time)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def active(self, staff_ids: Iterable[int | None], complaint: Complaint) -> list[Staff]:
+        wanted = [sid for sid in staff_ids if sid is not None and sid != complaint.complained_staff_id]
+        if not wanted:
+            return []
+        rows = self.session.scalars(
+            sa.select(Staff).where(Staff.id.in_(wanted), Staff.active.is_(True)).order_by(Staff.id))
+        return list(rows)
+
+    def members(self, department_id: int | None, *roles: str) -> list[int]:
+        if department_id is None:
+            return []
+        staff = self.session.scalars(
+            sa.select(Staff).where(Staff.department_id == department_id, Staff.active.is_(True)))
+        return [s.id for s in staff if not roles or any(r in (s.roles or []) for r in roles)]
+
+    def head(self, department_id: int | None) -> list[int]:
+        if department_id is None:
+            return []
+        department = self.session.get(Department, department_id)
+        if department is None:
+            return []
+        if department.head_id is not None:
+            return [department.head_id]
+        return self.members(department_id, HEAD)
+
+    def departments_of_kind(self, kind: DepartmentKind) -> list[int]:
+        return list(self.session.scalars(
+            sa.select(Department.id).where(Department.kind == kind, Department.active.is_(True))))
+
+    def with_role(self, role: str) -> list[int]:
+        staff = self.session.scalars(sa.select(Staff).where(Staff.active.is_(True)))
+        return [s.id for s in staff if role in (s.roles or [])]
 
 
-def _head(session: Session, department_id: int | None) -> list[int]:
-    if department_id is None:
-        return []
-    department = session.get(Department, department_id)
-    if department is None:
-        return []
-    if department.head_id is not None:
-        return [department.head_id]
-    return _members(session, department_id, HEAD)
+def _org(session: Session, org: OrgChart | None) -> OrgChart | _LiveOrg:
+    return org if org is not None else _LiveOrg(session)
 
 
-def lead_office_staff(session: Session, complaint: Complaint) -> list[Staff]:
+def lead_office_staff(session: Session, complaint: Complaint, *, org: OrgChart | None = None) -> list[Staff]:
     """The lead office's intake staff and head (who triage and follow up)."""
-    ids = _members(session, complaint.lead_office_id, INTAKE) + _head(session, complaint.lead_office_id)
+    look = _org(session, org)
+    ids = look.members(complaint.lead_office_id, INTAKE) + look.head(complaint.lead_office_id)
     if complaint.lead_office_id is None:
-        offices = session.scalars(
-            sa.select(Department.id).where(Department.kind == DepartmentKind.LEAD_OFFICE, Department.active.is_(True))
-        )
-        for office in offices:
-            ids += _members(session, office, INTAKE)
-    return _active(session, dict.fromkeys(ids), complaint)
+        for office in look.departments_of_kind(DepartmentKind.LEAD_OFFICE):
+            ids += look.members(office, INTAKE)
+    return look.active(dict.fromkeys(ids), complaint)
 
 
-def responsible_staff(session: Session, complaint: Complaint) -> list[Staff]:
+def responsible_staff(session: Session, complaint: Complaint, *, org: OrgChart | None = None) -> list[Staff]:
     """责任人; before there is one, the lead office (it owns the case until it is handed over)."""
-    found = _active(session, [complaint.responsible_staff_id], complaint)
-    return found or lead_office_staff(session, complaint)
+    found = _org(session, org).active([complaint.responsible_staff_id], complaint)
+    return found or lead_office_staff(session, complaint, org=org)
 
 
-def department_heads(session: Session, complaint: Complaint) -> list[Staff]:
+def department_heads(session: Session, complaint: Complaint, *, org: OrgChart | None = None) -> list[Staff]:
     """部门负责人 of the handling department; the lead office's head before assignment (before triage,
     the heads of every lead office: one of them owns the case)."""
-    found = _active(session, _head(session, complaint.handling_department_id), complaint)
+    look = _org(session, org)
+    found = look.active(look.head(complaint.handling_department_id), complaint)
     if found:
         return found
     if complaint.lead_office_id is not None:
-        return _active(session, _head(session, complaint.lead_office_id), complaint)
-    offices = session.scalars(
-        sa.select(Department.id).where(Department.kind == DepartmentKind.LEAD_OFFICE, Department.active.is_(True))
-    )
-    return _active(session, dict.fromkeys(h for office in offices for h in _head(session, office)), complaint)
+        return look.active(look.head(complaint.lead_office_id), complaint)
+    offices = look.departments_of_kind(DepartmentKind.LEAD_OFFICE)
+    return look.active(dict.fromkeys(h for office in offices for h in look.head(office)), complaint)
 
 
-def management_staff(session: Session, complaint: Complaint) -> list[Staff]:
+def management_staff(session: Session, complaint: Complaint, *, org: OrgChart | None = None) -> list[Staff]:
     """公司管理层: heads and members of management departments, and everyone with the management role."""
+    look = _org(session, org)
     ids: list[int] = []
-    departments = session.scalars(
-        sa.select(Department).where(Department.kind == DepartmentKind.MANAGEMENT, Department.active.is_(True))
-    )
-    for department in departments:
-        ids += _head(session, department.id) + _members(session, department.id)
-    staff = session.scalars(sa.select(Staff).where(Staff.active.is_(True)))
-    ids += [s.id for s in staff if MANAGEMENT in (s.roles or [])]
-    return _active(session, dict.fromkeys(ids), complaint)
+    for department in look.departments_of_kind(DepartmentKind.MANAGEMENT):
+        ids += look.head(department) + look.members(department)
+    ids += look.with_role(MANAGEMENT)
+    return look.active(dict.fromkeys(ids), complaint)
 
 
 def approvers(session: Session, complaint: Complaint, *, exclude: Iterable[int | None] = ()) -> list[Staff]:
@@ -166,7 +218,7 @@ def approvers(session: Session, complaint: Complaint, *, exclude: Iterable[int |
     skip = set(exclude)
     staff = session.scalars(sa.select(Staff).where(Staff.active.is_(True)).order_by(Staff.id))
     ids = [s.id for s in staff if APPROVER in (s.roles or []) and s.id not in skip]
-    found = _active(session, ids, complaint)
+    found = _LiveOrg(session).active(ids, complaint)
     return found or [s for s in management_staff(session, complaint) if s.id not in skip]
 
 
@@ -179,9 +231,10 @@ _RESOLVERS = {
 assert set(_RESOLVERS) == set(ESCALATION_ROLES), "every escalation role the presets accept resolves here"
 
 
-def recipients(session: Session, complaint: Complaint, role: str) -> list[Staff]:
-    """Staff for an escalation role name used by the SLA presets (checked at start-up: `ESCALATION_ROLES`)."""
-    return _RESOLVERS[role](session, complaint)
+def recipients(session: Session, complaint: Complaint, role: str, *, org: OrgChart | None = None) -> list[Staff]:
+    """Staff for an escalation role name used by the SLA presets (checked at start-up: `ESCALATION_ROLES`);
+    ``org``: the org chart read once for many calls (see `OrgChart`)."""
+    return _RESOLVERS[role](session, complaint, org=org)
 
 
 def tell_staff(
@@ -291,6 +344,7 @@ __all__ = [
     "CASE_LINK",
     "CASE_MESSAGE",
     "CUSTOMER_CASE_LINK",
+    "OrgChart",
     "approvers",
     "call_instead",
     "card_title",

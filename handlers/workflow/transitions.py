@@ -292,10 +292,11 @@ __all__ = [
 
 
 def log_event(
-    session: Session, complaint: Complaint, name: str, actor: Actor, at: dt.datetime, details: Mapping[str, Any]
+    session: Session, complaint: Complaint, name: str, actor: Actor, at: dt.datetime, details: Mapping[str, Any],
+    *, flush: bool = True,
 ) -> TimelineEvent:
     """A timeline entry that is not a state change (a deadline breached, an extension expired…)."""
-    return record_event(session, complaint, name, actor, at, details=details)
+    return record_event(session, complaint, name, actor, at, details=details, flush=flush)
 
 
 def record_event(
@@ -310,13 +311,15 @@ def record_event(
     changed: Mapping[str, Mapping[str, Any]] | None = None,
     details: Mapping[str, Any] | None = None,
     sla_events: tuple[str, ...] = (),
+    flush: bool = True,
 ) -> TimelineEvent:
     """Write one timeline row: the one place every row (state change, event, registration, 人工) is made.
 
     The row says who (``actor``: kind, id — a customer's openid masked by :class:`Actor` — and ``by``, the
     name shown), what (``action``), and the state before and after (``from``/``to``: ``before`` defaults
     to the current state, a row that creates the complaint has ``from`` null). ``changed`` is the
-    before/after of every field (see `changes`), ``details`` anything else, as JSON. Flushes, never commits.
+    before/after of every field (see `changes`), ``details`` anything else, as JSON. Flushes (unless
+    ``flush=False``: a job writing many rows lets the next flush write them together), never commits.
     """
     record: dict[str, Any] = {
         "from": None if created else (before or complaint.status).value,
@@ -334,5 +337,6 @@ def record_event(
         complaint_id=complaint.id, at=at, actor_kind=actor.kind, actor_id=actor.id, action=action, details=record,
     )
     session.add(event)
-    session.flush()
+    if flush:
+        session.flush()
     return event

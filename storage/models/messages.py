@@ -66,7 +66,8 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+    # The claim reads the next due row in (next_attempt_at, id) order straight off this index, whatever the backlog.
+    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[OutboxChannel] = mapped_column(str_enum(OutboxChannel, 24))
