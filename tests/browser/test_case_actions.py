@@ -58,6 +58,30 @@ def act(page: Page, action: str, label: str, fill: Callable[[Any], None] | None 
     expect(page.locator(".flash")).to_have_text(f"已完成：{label}")
 
 
+def work_to_feedback(page: Page, *, methods: tuple[str, ...], findings: str, cause: str, department: str,
+                     report: str, measure: str, plan: str, done: str, result: str) -> None:
+    """The handler's part on the case page: investigate, report, plan, implement and feed back."""
+    act(page, "start_investigation", "开始调查")
+    act(page, "record_investigation", "记录调查情况", lambda d: (
+        *(d.get_by_label(method).check() for method in methods),
+        d.locator("#record_investigation-findings").fill(findings),
+        d.locator("#record_investigation-cause").select_option(cause),
+        d.get_by_role("radio", name="公司责任", exact=True).check(),
+        d.locator("#record_investigation-responsible_department").select_option(label=department),
+        d.locator("#record_investigation-responsibility_type").select_option("direct")))
+    act(page, "submit_report", "提交调查分析报告", lambda d: d.locator("#submit_report-report_text").fill(report))
+    due = (dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=7)).isoformat()
+    act(page, "propose_plan", "制定处置方案", lambda d: (
+        d.get_by_label(measure).check(), d.locator("#propose_plan-description").fill(plan),
+        d.locator("#propose_plan-due_date").fill(due)))
+    act(page, "start_implementation", "启动实施")
+    act(page, "complete_implementation", "实施完成", lambda d: d.locator("#complete_implementation-note").fill(done))
+    act(page, "feed_back_result", "反馈处理结果", lambda d: (
+        d.locator("#feed_back_result-text").fill(result),
+        d.locator("#feed_back_result-channel").select_option("phone")))
+    expect(page.locator("h1 .badge").first).to_have_text("已反馈")
+
+
 def register_by_phone(page: Page) -> str:
     page.get_by_role("link", name="登记投诉").click()
     expect(page.locator("h1")).to_have_text("登记投诉")
@@ -104,27 +128,11 @@ def test_a_phone_complaint_from_registration_to_feedback(
 
     sign_in(page, live_server, "zhao.lei")
     page.goto(f"{live_server.url}/console/cases/{number}")
-    act(page, "start_investigation", "开始调查")
-    act(page, "record_investigation", "记录调查情况", lambda d: (
-        d.get_by_label("现场核查").check(), d.get_by_label("产品复检").check(),
-        d.locator("#record_investigation-findings").fill("包装衬纸缺失，运输中摩擦划伤"),
-        d.locator("#record_investigation-cause").select_option("transport_storage"),
-        d.get_by_role("radio", name="公司责任", exact=True).check(),
-        d.locator("#record_investigation-responsible_department").select_option(label="物流部"),
-        d.locator("#record_investigation-responsibility_type").select_option("direct")))
-    act(page, "submit_report", "提交调查分析报告",
-        lambda d: d.locator("#submit_report-report_text").fill("包装衬纸缺失导致运输中摩擦划伤；整改：加衬纸。"))
-    due = (dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=7)).isoformat()
-    act(page, "propose_plan", "制定处置方案", lambda d: (
-        d.get_by_label("更换").check(), d.locator("#propose_plan-description").fill("更换同规格铝板3吨"),
-        d.locator("#propose_plan-due_date").fill(due)))
-    act(page, "start_implementation", "启动实施")
-    act(page, "complete_implementation", "实施完成",
-        lambda d: d.locator("#complete_implementation-note").fill("已更换并签收"))
-    act(page, "feed_back_result", "反馈处理结果", lambda d: (
-        d.locator("#feed_back_result-text").fill("已为您更换同规格铝板3吨，感谢反馈。"),
-        d.locator("#feed_back_result-channel").select_option("phone")))
-    expect(page.locator("h1 .badge").first).to_have_text("已反馈")
+    work_to_feedback(
+        page, methods=("现场核查", "产品复检"), findings="包装衬纸缺失，运输中摩擦划伤", cause="transport_storage",
+        department="物流部", report="包装衬纸缺失导致运输中摩擦划伤；整改：加衬纸。", measure="更换",
+        plan="更换同规格铝板3吨", done="已更换并签收", result="已为您更换同规格铝板3吨，感谢反馈。",
+    )
     expect(page.locator(".timeline")).to_contain_text("反馈处理结果")
     screenshot(page, "case-desktop-resolved", full_page=True)
     with db.read_sessions() as s:

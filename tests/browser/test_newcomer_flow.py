@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from handlers import accounts
-from storage.base import SHANGHAI
 from tests.browser.conftest import expect
-from tests.browser.test_case_actions import PASSWORD, act, sign_in, sign_out
+from tests.browser.test_case_actions import PASSWORD, act, sign_in, sign_out, work_to_feedback
 from tests.browser.test_simulator import SERVICE_COMPLAINT, dispatch, next_poll, open_simulator, say
 from tests.conftest import LiveServer
 from tests.handlers.test_workflow_support import make_world
@@ -71,27 +70,11 @@ def test_a_complaint_from_the_simulator_to_its_printed_form(
     page.wait_for_url(f"{live_server.url}/console/cases/{number}")
     expect(page.locator(".who-name")).to_have_text("王强")
 
-    act(page, "start_investigation", "开始调查")
-    act(page, "record_investigation", "记录调查情况", lambda d: (
-        d.get_by_label("电话沟通").check(),
-        d.locator("#record_investigation-findings").fill("业务员通话时态度生硬并提前挂断"),
-        d.locator("#record_investigation-cause").select_option("service_fault"),
-        d.get_by_role("radio", name="公司责任", exact=True).check(),
-        d.locator("#record_investigation-responsible_department").select_option(label="销售部"),
-        d.locator("#record_investigation-responsibility_type").select_option("direct")))
-    act(page, "submit_report", "提交调查分析报告",
-        lambda d: d.locator("#submit_report-report_text").fill("业务员服务态度问题属实；已批评教育并培训。"))
-    due = (dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=3)).isoformat()
-    act(page, "propose_plan", "制定处置方案", lambda d: (
-        d.get_by_label("道歉").check(), d.locator("#propose_plan-description").fill("电话致歉并安排专人对接"),
-        d.locator("#propose_plan-due_date").fill(due)))
-    act(page, "start_implementation", "启动实施")
-    act(page, "complete_implementation", "实施完成",
-        lambda d: d.locator("#complete_implementation-note").fill("已致歉，客户接受"))
-    act(page, "feed_back_result", "反馈处理结果", lambda d: (
-        d.locator("#feed_back_result-text").fill("已向您致歉并安排专人对接，感谢您的监督。"),
-        d.locator("#feed_back_result-channel").select_option("phone")))
-    expect(page.locator("h1 .badge").first).to_have_text("已反馈")
+    work_to_feedback(
+        page, methods=("电话沟通",), findings="业务员通话时态度生硬并提前挂断", cause="service_fault",
+        department="销售部", report="业务员服务态度问题属实；已批评教育并培训。", measure="道歉",
+        plan="电话致歉并安排专人对接", done="已致歉，客户接受", result="已向您致歉并安排专人对接，感谢您的监督。",
+    )
     sign_out(page)
 
     # The office prints the form, filled from the record.
