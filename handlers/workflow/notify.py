@@ -95,7 +95,7 @@ class OrgChart:
     recipients for many cases in one transaction (the SLA sweep), so an alert costs no query.
 
     Pass it as ``org=`` to the resolvers below; the rules are theirs, only the lookups are served from memory.
-    Without it each resolver reads what it needs from the database (`_LiveOrg`). Two queries, made when built.
+    Without it each resolver reads a chart of its own. Two queries, made when built.
     """
 
     def __init__(self, session: Session) -> None:
@@ -130,48 +130,9 @@ class OrgChart:
         return [s.id for s in self.staff.values() if role in (s.roles or [])]
 
 
-class _LiveOrg:
-    """The same lookups as `OrgChart`, each a query (one recipient list at a time)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def active(self, staff_ids: Iterable[int | None], complaint: Complaint) -> list[Staff]:
-        wanted = [sid for sid in staff_ids if sid is not None and sid != complaint.complained_staff_id]
-        if not wanted:
-            return []
-        rows = self.session.scalars(
-            sa.select(Staff).where(Staff.id.in_(wanted), Staff.active.is_(True)).order_by(Staff.id))
-        return list(rows)
-
-    def members(self, department_id: int | None, *roles: str) -> list[int]:
-        if department_id is None:
-            return []
-        staff = self.session.scalars(
-            sa.select(Staff).where(Staff.department_id == department_id, Staff.active.is_(True)))
-        return [s.id for s in staff if not roles or any(r in (s.roles or []) for r in roles)]
-
-    def head(self, department_id: int | None) -> list[int]:
-        if department_id is None:
-            return []
-        department = self.session.get(Department, department_id)
-        if department is None:
-            return []
-        if department.head_id is not None:
-            return [department.head_id]
-        return self.members(department_id, HEAD)
-
-    def departments_of_kind(self, kind: DepartmentKind) -> list[int]:
-        return list(self.session.scalars(
-            sa.select(Department.id).where(Department.kind == kind, Department.active.is_(True))))
-
-    def with_role(self, role: str) -> list[int]:
-        staff = self.session.scalars(sa.select(Staff).where(Staff.active.is_(True)))
-        return [s.id for s in staff if role in (s.roles or [])]
-
-
-def _org(session: Session, org: OrgChart | None) -> OrgChart | _LiveOrg:
-    return org if org is not None else _LiveOrg(session)
+def _org(session: Session, org: OrgChart | None) -> OrgChart:
+    """The tick's chart, or one read now (two small queries: an org chart is tens to hundreds of people)."""
+    return org if org is not None else OrgChart(session)
 
 
 def lead_office_staff(session: Session, complaint: Complaint, *, org: OrgChart | None = None) -> list[Staff]:
@@ -216,9 +177,8 @@ def management_staff(session: Session, complaint: Complaint, *, org: OrgChart | 
 def approvers(session: Session, complaint: Complaint, *, exclude: Iterable[int | None] = ()) -> list[Staff]:
     """Who can approve a plan: staff with the approver role, else management; never the proposer."""
     skip = set(exclude)
-    staff = session.scalars(sa.select(Staff).where(Staff.active.is_(True)).order_by(Staff.id))
-    ids = [s.id for s in staff if APPROVER in (s.roles or []) and s.id not in skip]
-    found = _LiveOrg(session).active(ids, complaint)
+    look = OrgChart(session)
+    found = look.active([sid for sid in look.with_role(APPROVER) if sid not in skip], complaint)
     return found or [s for s in management_staff(session, complaint) if s.id not in skip]
 
 
