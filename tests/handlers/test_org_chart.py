@@ -1,4 +1,4 @@
-"""`notify.OrgChart`: the org chart read once per sweep read once per sweep gives the same recipients as a chart read per call, for every
+"""`notify.OrgChart`: the chart read once per sweep gives the same recipients as one read per call, for every
 escalation role and every stage of routing — including 回避 (the complained-about person) and inactive staff."""
 
 from __future__ import annotations
