@@ -18,7 +18,7 @@ import pytest
 from handlers import accounts
 from tests.browser.conftest import expect
 from tests.browser.test_case_actions import PASSWORD, act, sign_in, sign_out, work_to_feedback
-from tests.browser.test_simulator import SERVICE_COMPLAINT, dispatch, next_poll, open_simulator, say
+from tests.browser.test_simulator import SERVICE_COMPLAINT, dispatch, next_poll, open_simulator, say, start_complaint
 from tests.conftest import LiveServer
 from tests.handlers.test_workflow_support import make_world
 
@@ -40,7 +40,7 @@ def test_a_complaint_from_the_simulator_to_its_printed_form(
 ) -> None:
     page = desktop_page
     open_simulator(page, live_server)
-    page.locator(".menu button[data-click='COMPLAIN']").click()
+    start_complaint(page)
     for answer in SERVICE_COMPLAINT:
         say(page, answer)
     found = re.search(r"投诉编号 (\d{8})", say(page, "确认"))

@@ -39,6 +39,12 @@ def say(page: Page, text: str) -> str:
     return replies.last.inner_text()
 
 
+def start_complaint(page: Page) -> None:
+    """Tap the menu's 投诉 button and wait for its first question, so the next answer is not sent before it."""
+    page.locator(".menu button[data-click='COMPLAIN']").click()
+    expect(page.locator("#chat .msg.bot").last).to_contain_text("请选择投诉类型")
+
+
 def test_a_message_typed_on_the_page_gets_the_reply(phone_page: Page, live_server: LiveServer) -> None:
     open_simulator(phone_page, live_server)
     reply = say(phone_page, "你好")
@@ -82,8 +88,7 @@ def test_filing_a_short_complaint_shows_its_number_and_the_staff_pane_updates(
 ) -> None:
     page = desktop_page
     open_simulator(page, live_server)
-    page.locator(".menu button[data-click='COMPLAIN']").click()
-    expect(page.locator("#chat .msg.bot").last).to_contain_text("请选择投诉类型")
+    start_complaint(page)
     for answer in SERVICE_COMPLAINT:
         say(page, answer)
     assert "请核对" in page.locator("#chat .msg.bot").last.inner_text()
