@@ -38,12 +38,11 @@ from bot.console.security import now, origin
 from bot.runtime import runtime
 from handlers import audit
 from handlers.privacy import mask_openid
-from handlers.workflow import permissions
-from handlers.workflow.available import available_actions, lock_for_change, mark_changed
-from handlers.workflow.errors import CaseChanged, PermissionDenied, PreconditionFailed, WorkflowError
+from handlers.workflow.available import available_actions, run_action
+from handlers.workflow.errors import CaseChanged, PermissionDenied, WorkflowError
 from handlers.workflow.scope import HIDDEN, PersonalDataAccess, find_visible, personal_data_access
 from handlers.workflow.time_left import deadline_rows
-from handlers.workflow.transitions import Action, target_state
+from handlers.workflow.transitions import Action
 from storage.models import (
     Attachment,
     Complaint,
@@ -221,14 +220,6 @@ class _FormInvalid(Exception):
     """The browser sent something the form itself refuses (a type, a length): shown like a domain error."""
 
 
-def _refuse_unavailable(session: Session, staff: Staff, complaint: Complaint, action: Action) -> None:
-    """Raise the reason ``action`` is not offered: first who the person is (403: they may not do this to
-    this case, whatever its state), then the state (422), then a missing earlier step (422)."""
-    permissions.check(session, staff, action, complaint)
-    target_state(complaint.status, action)
-    raise PreconditionFailed(action.label, "当前不能执行该操作")
-
-
 @bp.post("/<number>/actions/<action_code>")
 def act(number: str, action_code: str) -> ResponseReturnValue:
     """Do one action on the case: lock, check the version, check the action is available, run it, commit."""
@@ -249,15 +240,14 @@ def act(number: str, action_code: str) -> ResponseReturnValue:
             if staff is None or visible is None:
                 abort(404)
             categories = [(o.code, o.label) for o in rt.settings.policy.form.options_for("category")]
-            form = make_form(action, visible, Choices.load(s, visible, categories), bound=True)
-            complaint = lock_for_change(s, visible.id, form.seen_version())
-            offered = {form_action(a) for a in available_actions(s, staff, complaint)}
-            if action not in offered:
-                _refuse_unavailable(s, staff, complaint, action)
-            if not form.validate():
-                raise _FormInvalid
-            ACTIONS[action].perform(s, staff, complaint, ctx, form)
-            mark_changed(complaint)
+            bound = form = make_form(action, visible, Choices.load(s, visible, categories), bound=True)
+
+            def perform(complaint: Complaint) -> None:
+                if not bound.validate():
+                    raise _FormInvalid
+                ACTIONS[action].perform(s, staff, complaint, ctx, bound)
+
+            run_action(s, staff, visible.id, action, form.seen_version(), perform, same=form_action)
     except CaseChanged:
         return _render_case(number, failure=Failure(action, form, STALE, 409))
     except PermissionDenied as exc:

@@ -20,7 +20,8 @@ that writes only a timeline row (a progress note), so the other person's form go
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -30,11 +31,13 @@ from handlers.sla.calendar_store import load_calendar
 from handlers.workflow import permissions
 from handlers.workflow.errors import CaseChanged, InvalidValue, PreconditionFailed
 from handlers.workflow.operations import load_complaint, pending_extension
-from handlers.workflow.transitions import Action, allowed_actions
+from handlers.workflow.transitions import Action, allowed_actions, target_state
 from storage.models import Complaint, Staff
 
 if TYPE_CHECKING:
     from handlers.config import CompanyPolicy
+
+T = TypeVar("T")
 
 _ORDER = {action: index for index, action in enumerate(Action)}  # the enum is written in lifecycle order
 
@@ -75,6 +78,31 @@ def mark_changed(complaint: Complaint) -> None:
     flag_modified(complaint, "updated_at")
 
 
+def refuse_unavailable(session: Session, staff: Staff, complaint: Complaint, action: Action) -> None:
+    """Raise the reason ``action`` is not available: first who the person is (`PermissionDenied`: they may
+    not do this to this case, whatever its state), then the state, then a missing earlier step."""
+    permissions.check(session, staff, action, complaint)
+    target_state(complaint.status, action)
+    raise PreconditionFailed(action.label, "当前不能执行该操作")
+
+
+def run_action(session: Session, staff: Staff, complaint_id: int, action: Action, seen_version: int | None,
+               perform: Callable[[Complaint], T], *, same: Callable[[Action], Action] = lambda a: a) -> T:
+    """Do ``action`` the one safe way every door (console, API, WeCom command) shares.
+
+    Lock the complaint and check the version the caller saw (`lock_for_change`), check the action is
+    available to ``staff`` now (else raise why: `refuse_unavailable`), run ``perform`` on the locked row and
+    move the version on (`mark_changed`). The caller owns the transaction: any exception rolls it all back.
+    ``same`` maps an action to the one a caller offers it as (the console's single plan form).
+    """
+    complaint = lock_for_change(session, complaint_id, seen_version)
+    if same(action) not in {same(a) for a in available_actions(session, staff, complaint)}:
+        refuse_unavailable(session, staff, complaint, action)
+    result = perform(complaint)
+    mark_changed(complaint)
+    return result
+
+
 def extended_due_date(session: Session, complaint: Complaint, working_days: int, policy: CompanyPolicy) -> dt.date:
     """The day ``working_days`` working days after the current whole-case deadline (延期 N 个工作日).
 
@@ -89,4 +117,5 @@ def extended_due_date(session: Session, complaint: Complaint, working_days: int,
     return calendar.working_day_after(local_day(complaint.due_at), working_days)
 
 
-__all__ = ["available_actions", "extended_due_date", "lock_for_change", "mark_changed"]
+__all__ = ["available_actions", "extended_due_date", "lock_for_change", "mark_changed", "refuse_unavailable",
+           "run_action"]
