@@ -36,7 +36,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
     """
     config = dict(config or {})
     settings = load_settings(overrides=config)
-    app = Flask(__name__, template_folder=str(TEMPLATE_DIR / "pages"), static_folder=None)
+    from bot.api import make_app
+
+    # flask-openapi3's app (a Flask subclass): the REST API's OpenAPI document and docs page at /api/v1
+    app = make_app(__name__, template_folder=str(TEMPLATE_DIR / "pages"), static_folder=None)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=bool(config.get("TESTING", False)),
@@ -51,7 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         rt.clock = config["CLOCK"]
     app.extensions["tousu"] = rt
 
-    from bot import console, customer, errors, health, webhook
+    from bot import api, console, customer, errors, health, webhook
+    from handlers import webhooks
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
@@ -62,6 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         app.register_blueprint(simulator.bp)
     console.init_app(app, settings, config)
     customer.init_app(app, settings)  # the customer's case page /c/<number> and its survey
+    api.init_app(app)  # the REST API /api/v1 (bot/api/)
+    webhooks.configure(settings.policy.webhooks)  # [webhooks]: state changes queue signed POSTs
     _log_to_stderr_unless_configured()
     return app
 

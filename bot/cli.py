@@ -173,11 +173,13 @@ def simulate(url: str, openid: str | None, mode: str, token: str, aes_key: str |
 
 
 # Domain command groups live beside the code they drive; registered here, after `main` exists.
+from bot.commands.api_token import api_token  # noqa: E402
 from bot.commands.calendar import calendar  # noqa: E402
 from bot.commands.menu import menu  # noqa: E402
 from bot.commands.org import org  # noqa: E402
 from bot.commands.user import user  # noqa: E402
 
+main.add_command(api_token)
 main.add_command(calendar)
 main.add_command(menu)
 main.add_command(org)

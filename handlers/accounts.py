@@ -247,7 +247,7 @@ def _verify(password_hash: str, password: str) -> bool:
 # -- making accounts -------------------------------------------------------------------------------
 
 
-def _department_by(session: Session, code_or_name: str) -> Department:
+def department_by(session: Session, code_or_name: str) -> Department:
     department = session.scalar(
         sa.select(Department).where(sa.or_(Department.code == code_or_name, Department.name == code_or_name),
                                     Department.active.is_(True))
@@ -257,7 +257,7 @@ def _department_by(session: Session, code_or_name: str) -> Department:
     return department
 
 
-def _check_role_department(role: ConsoleRole, department: Department | None) -> None:
+def check_role_department(role: ConsoleRole, department: Department | None) -> None:
     if role is ConsoleRole.OFFICE and (department is None or department.kind is not DepartmentKind.LEAD_OFFICE):
         raise AccountError("needs_lead_office", "归口部门账号须属于一个归口部门（kind = \"lead_office\"）")
     if role in (ConsoleRole.HANDLER, ConsoleRole.VIEWER) and department is None:
@@ -299,7 +299,7 @@ def create_account(
     roles of ``role`` and a local userid (``local:…``) that no WeCom userid can equal.
     """
     check_password_rules(password)
-    dept = _department_by(session, department) if department else None
+    dept = department_by(session, department) if department else None
     staff = find_staff(session, name=name, userid=userid, department=dept)
     if staff is not None:
         if role is not None and role not in console_roles(session, staff):
@@ -315,7 +315,7 @@ def create_account(
             raise AccountError("unknown_userid", f"组织架构中没有 userid “{userid}”")
         if role is None:
             raise AccountError("needs_role", f"组织架构中没有“{name}”，新建人员须给出 --role")
-        _check_role_department(role, dept)
+        check_role_department(role, dept)
         login = (login or name).strip()
         if not login or len(login) > 64 - len(LOCAL_USERID_PREFIX):
             raise AccountError("bad_login", f"登录名须为 1–{64 - len(LOCAL_USERID_PREFIX)} 个字符")
@@ -352,7 +352,9 @@ __all__ = [
     "account_of",
     "authenticate",
     "check_password_rules",
+    "check_role_department",
     "create_account",
+    "department_by",
     "find_staff",
     "hash_password",
     "locked_until",

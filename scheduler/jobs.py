@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.channels.wechat import official_account_client
 from bot.config import Settings
-from handlers import customer
+from handlers import customer, webhooks
 from handlers.context import HandlerContext
 from handlers.intake import purge_stale_drafts
 from handlers.survey import SWEEP_BATCH as SURVEY_BATCH
@@ -90,6 +90,7 @@ def run_survey_sweep(db: Database, settings: Settings, now: dt.datetime | None =
 def configure_customer_links(settings: Settings) -> None:
     """Links to the customer's case page (in survey messages) are signed with this deployment's key."""
     customer.configure_links(settings.public_base_url, settings.secret_key, oauth=settings.wechat_oauth_enabled)
+    webhooks.configure(settings.policy.webhooks)  # state changes made by jobs (the survey) queue webhooks too
 
 
 def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settings) -> None:

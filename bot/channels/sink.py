@@ -50,11 +50,16 @@ def build_channels(settings: Settings, db: Database, *, timeout: float = 5.0) ->
     customer: Sender = OfficialAccountSender(oa_client, settings.public_base_url) if oa_client else sink
     staff: Sender = WeComSender(staff_client, settings.public_base_url) if staff_client else DevSink(
         db, public_base_url=settings.public_base_url)
-    return {
+    channels: dict[OutboxChannel, Sender] = {
         OutboxChannel.WECHAT_CUSTOM: customer,
         OutboxChannel.WECHAT_TEMPLATE: customer,
         OutboxChannel.WECOM_APP: staff,
     }
+    if settings.policy.webhooks is not None:  # [webhooks]: signed POSTs of state changes to the business system
+        from bot.channels.webhook import WebhookSender
+
+        channels[OutboxChannel.WEBHOOK] = WebhookSender(settings.policy.webhooks)
+    return channels
 
 
 __all__ = ["DevSink", "build_channels"]

@@ -38,6 +38,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from handlers import webhooks
 from handlers.privacy import mask_openid
 from handlers.workflow.errors import IllegalTransition
 from storage.models import ActorKind, Complaint, ComplaintStatus, Staff, TimelineEvent
@@ -317,7 +318,9 @@ def record_event(
 
     The row says who (``actor``: kind, id — a customer's openid masked by :class:`Actor` — and ``by``, the
     name shown), what (``action``), and the state before and after (``from``/``to``: ``before`` defaults
-    to the current state, a row that creates the complaint has ``from`` null). ``changed`` is the
+    to the current state, a row that creates the complaint has ``from`` null). A state change (and the row
+    that creates the complaint) also queues the configured webhook, in the same transaction
+    (`handlers.webhooks.queue_change`). ``changed`` is the
     before/after of every field (see `changes`), ``details`` anything else, as JSON. Flushes (unless
     ``flush=False``: a job writing many rows lets the next flush write them together), never commits.
     """
@@ -339,4 +342,6 @@ def record_event(
     session.add(event)
     if flush:
         session.flush()
+    if created or (before is not None and before is not complaint.status):
+        webhooks.queue_change(session, complaint, event)
     return event

@@ -2,6 +2,7 @@
 
 from storage.base import Base
 from storage.models.accounts import LOCAL_USERID_PREFIX, AuditEvent, StaffAccount, is_local_userid
+from storage.models.api import ApiIdempotency, ApiToken
 from storage.models.complaint import (
     ActorKind,
     Attachment,
@@ -44,6 +45,8 @@ from storage.models.workflow import (
 __all__ = [
     "LOCAL_USERID_PREFIX",
     "ActorKind",
+    "ApiIdempotency",
+    "ApiToken",
     "Attachment",
     "AttachmentKind",
     "AuditEvent",

@@ -48,6 +48,7 @@ class OutboxChannel(enum.StrEnum):
     WECHAT_CUSTOM = "wechat_custom"  # 客服消息, within 48 h of the customer's last message
     WECHAT_TEMPLATE = "wechat_template"  # 模板消息, outside that window
     WECOM_APP = "wecom_app"  # 企业微信应用消息 to staff
+    WEBHOOK = "webhook"  # a signed POST to the business system ([webhooks] of tousu.toml)
 
 
 class OutboxStatus(enum.StrEnum):

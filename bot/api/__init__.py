@@ -1,0 +1,69 @@
+"""The REST API (``/api/v1``) for other systems: hotlines, 12345, OA, the business system.
+
+Built with flask-openapi3: every view declares its path, query, header and body as pydantic models, from
+which the library validates requests and writes the OpenAPI document (``/api/v1/openapi.json``; a Swagger
+UI page at ``/api/v1/swagger`` with its assets served from the installed package, no CDN). The web app is
+an `flask_openapi3.OpenAPI` (a Flask subclass), built by `make_app`.
+
+One module per resource, each an ``APIBlueprint`` named in `RESOURCES`; a new resource (the coming
+``/api/v1/stats``) is a new module with its blueprint and one line there. The rules all come from
+handlers/: the scope (`handlers.workflow.scope`), the ledger's filters (`handlers.ledger`), the one safe
+way to act (`handlers.workflow.available.run_action`), registration (`handlers.intake.manual`). The caller
+is a token's own member of staff (`bot.api.auth`), so the console's permission and scope code applies.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any, Final
+
+from flask import Flask
+from flask_openapi3 import Info, OpenAPI
+from flask_openapi3.blueprint import APIBlueprint
+
+from bot.api.errors import ErrorModel, validation_response
+
+PREFIX: Final = "/api/v1"
+BEARER: Final[dict[str, list[str]]] = {"bearer": []}
+SECURITY_SCHEMES: Final = {"bearer": {"type": "http", "scheme": "bearer",
+                                      "description": "tousu api-token create 生成的令牌"}}
+#: The modules whose ``bp`` (an APIBlueprint) make up the API, in the order the document lists them.
+RESOURCES: Final = ("bot.api.complaints", "bot.api.operations", "bot.api.faq")
+
+INFO: Final = Info(
+    title="投诉通 tousu API",
+    version="1.0.0",
+    description=(
+        "Complaints (投诉) for other systems: list with the ledger's filters, get, register from other channels "
+        "(hotline, 12345, OA…), every workflow operation, deadlines, timeline, attachments; FAQ entries. "
+        "Authenticate with `Authorization: Bearer <token>` (`tousu api-token create`). Errors are "
+        "`{code, message, field?}`. Operations carry the case's `version` (409 `case_changed` when stale)."
+    ),
+)
+
+
+def make_app(import_name: str, **flask_options: Any) -> OpenAPI:
+    """The web app: Flask with the OpenAPI document and its docs page under ``/api/v1``."""
+    return OpenAPI(
+        import_name,
+        info=INFO,
+        security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
+        doc_prefix=PREFIX,
+        doc_url="/openapi.json",
+        validation_error_status=422,
+        validation_error_model=ErrorModel,
+        validation_error_callback=validation_response,
+        **flask_options,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register every resource's blueprint (authenticated by `bot.api.auth`)."""
+    if not isinstance(app, OpenAPI):  # pragma: no cover - create_app always builds one
+        raise TypeError("the REST API needs the app made by bot.api.make_app")
+    for name in RESOURCES:
+        blueprint: APIBlueprint = import_module(name).bp
+        app.register_api(blueprint)
+
+
+__all__ = ["BEARER", "PREFIX", "RESOURCES", "init_app", "make_app"]
