@@ -59,7 +59,7 @@ def make_tokens(db: Database, names: dict[str, tuple[ConsoleRole, str | None]]) 
 
 
 @pytest.fixture
-def tokens(db: Database, world: World) -> dict[str, str]:
+def tokens(db: Database, world: World) -> dict[str, str]:  # noqa: F811 (the console's fixture)
     return make_tokens(db, TOKENS)
 
 
@@ -69,7 +69,8 @@ def api(client: Any, tokens: dict[str, str]) -> Api:
 
 
 @pytest.fixture
-def cases(db: Database, world: World, tokens: dict[str, str], app: Any, tmp_path: Any) -> Iterator[dict[str, str]]:
+def cases(db: Database, world: World, tokens: dict[str, str], app: Any,  # noqa: F811 (the console's fixture)
+          tmp_path: Any) -> Iterator[dict[str, str]]:
     """The console's five scope cases (A–E), each with a downloaded photo; B's complained-about person is the
     ``recused`` token's member of staff."""
     numbers = scope_cases(db, world)
