@@ -93,6 +93,17 @@ def _customer_links() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_webhooks() -> Iterator[None]:
+    """[webhooks] is configured per process by create_app and the worker (handlers/webhooks.py); one test's app
+    with webhooks must not make the next test's state changes queue them."""
+    from handlers import webhooks
+
+    webhooks.configure(None)
+    yield
+    webhooks.configure(None)
+
+
 @pytest.fixture
 def session(db: Database) -> Iterator[Session]:
     """A session for arranging data; the test commits when the code under test would."""
