@@ -64,6 +64,48 @@ def init_app(app: Flask) -> None:
     for name in RESOURCES:
         blueprint: APIBlueprint = import_module(name).bp
         app.register_api(blueprint)
+    app.generate_spec_json()
+    add_links(app.spec_json)
 
 
-__all__ = ["BEARER", "PREFIX", "RESOURCES", "init_app", "make_app"]
+def _operation(spec: dict[str, Any], operation_id: str) -> dict[str, Any] | None:
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                return operation
+    return None
+
+
+def add_links(spec: dict[str, Any]) -> None:
+    """OpenAPI links between the operations (how a client — and schemathesis' stateful tests — walks the API):
+    a created or listed case to its page, a case to its deadlines, timeline, attachments and every operation
+    (with the version just read), an operation's answer back to the case."""
+
+    def link(source: str, statuses: tuple[str, ...], target: str, parameters: dict[str, str],
+             body: dict[str, str] | None = None) -> None:
+        operation = _operation(spec, source)
+        if operation is None or _operation(spec, target) is None:
+            return
+        for status in statuses:
+            response = operation.get("responses", {}).get(status)
+            if response is not None:
+                entry: dict[str, Any] = {"operationId": target, "parameters": parameters}
+                if body is not None:
+                    entry["requestBody"] = body
+                response.setdefault("links", {})[target] = entry
+
+    number = {"number": "$response.body#/number"}
+    same = {"number": "$request.path.number"}
+    link("create_complaint", ("201", "200"), "get_complaint", number)
+    link("list_complaints", ("200",), "get_complaint", {"number": "$response.body#/items/0/number"})
+    for target in ("get_deadlines", "get_timeline", "list_attachments"):
+        link("get_complaint", ("200",), target, same)
+    for item in spec["paths"].values():
+        for operation in item.values():
+            operation_id = operation.get("operationId", "") if isinstance(operation, dict) else ""
+            if operation_id.startswith("operation_"):
+                link("get_complaint", ("200",), operation_id, same, {"version": "$response.body#/version"})
+                link(operation_id, ("200",), "get_complaint", same)
+
+
+__all__ = ["BEARER", "PREFIX", "RESOURCES", "add_links", "init_app", "make_app"]

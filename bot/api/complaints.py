@@ -112,7 +112,8 @@ def _ledger_query(query: ListQuery) -> LedgerQuery:
         raise invalid(None, reason=str(exc)) from None
 
 
-@bp.get("/complaints", summary="投诉列表（台账筛选，游标翻页）", responses={200: ComplaintPage})
+@bp.get("/complaints", operation_id="list_complaints", summary="投诉列表（台账筛选，游标翻页）",
+        responses={200: ComplaintPage})
 def list_complaints(query: ListQuery) -> Any:
     rt = runtime()
     ledger = _ledger_query(query)
@@ -144,7 +145,7 @@ def _visible(s: Session, staff: Staff, number: str) -> Complaint:
     return complaint
 
 
-@bp.get("/complaints/<number>", summary="投诉详情（按调用者权限打码）",
+@bp.get("/complaints/<number>", operation_id="get_complaint", summary="投诉详情（按调用者权限打码）",
         responses={200: ComplaintDetail, 404: ErrorModel})
 def get_complaint(path: CasePath) -> Any:
     rt = runtime()
@@ -217,7 +218,7 @@ def _created(s: Session, staff: Staff, number: str, replayed: bool) -> dict[str,
                    replayed=replayed).model_dump(mode="json")
 
 
-@bp.post("/complaints", summary="登记投诉（电话、12345、OA 等渠道）",
+@bp.post("/complaints", operation_id="create_complaint", summary="登记投诉（电话、12345、OA 等渠道）",
          responses={201: Created, 200: Created, 403: ErrorModel, 409: ErrorModel})
 def create_complaint(header: CreateHeader, body: CreateComplaint) -> Any:
     rt = runtime()
@@ -276,7 +277,8 @@ class Deadlines(BaseModel):
     items: list[DeadlineItem]
 
 
-@bp.get("/complaints/<number>/deadlines", summary="处理时限", responses={200: Deadlines, 404: ErrorModel})
+@bp.get("/complaints/<number>/deadlines", operation_id="get_deadlines", summary="处理时限",
+        responses={200: Deadlines, 404: ErrorModel})
 def get_deadlines(path: CasePath) -> Any:
     rt = runtime()
     with rt.db.transaction() as s:
@@ -291,7 +293,7 @@ def get_deadlines(path: CasePath) -> Any:
     return Deadlines(items=items).model_dump(mode="json")
 
 
-@bp.get("/complaints/<number>/timeline", summary="时间线（按调用者权限打码）",
+@bp.get("/complaints/<number>/timeline", operation_id="get_timeline", summary="时间线（按调用者权限打码）",
         responses={200: Timeline, 404: ErrorModel})
 def get_timeline(path: CasePath) -> Any:
     rt = runtime()
@@ -313,7 +315,8 @@ class Attachments(BaseModel):
     items: list[AttachmentItem]
 
 
-@bp.get("/complaints/<number>/attachments", summary="附件列表", responses={200: Attachments, 404: ErrorModel})
+@bp.get("/complaints/<number>/attachments", operation_id="list_attachments", summary="附件列表",
+        responses={200: Attachments, 404: ErrorModel})
 def list_attachments(path: CasePath) -> Any:
     rt = runtime()
     with rt.db.transaction() as s:
@@ -328,8 +331,8 @@ _FILE = {"description": "附件文件", "content": {"application/octet-stream": 
                                                                                       "format": "binary"}}}}
 
 
-@bp.get("/complaints/<number>/attachments/<int:attachment_id>/file", summary="下载附件",
-        responses={200: _FILE, 404: ErrorModel})
+@bp.get("/complaints/<number>/attachments/<int:attachment_id>/file", operation_id="download_attachment",
+        summary="下载附件", responses={200: _FILE, 404: ErrorModel})
 def download_attachment(path: AttachmentPath) -> Any:
     rt = runtime()
     with rt.db.transaction() as s:

@@ -26,7 +26,7 @@ class FaqList(BaseModel):
     items: list[FaqItem]
 
 
-@bp.get("/faq", summary="常见问题（启用的条目，按菜单顺序）", responses={200: FaqList})
+@bp.get("/faq", operation_id="list_faq", summary="常见问题（启用的条目，按菜单顺序）", responses={200: FaqList})
 def list_faq() -> Any:
     rt = runtime()
     ctx = rt.context()
