@@ -98,17 +98,36 @@ def revoke_token(session: Session, name: str, *, now: dt.datetime) -> ApiToken:
     return row
 
 
-def authenticate(session: Session, presented: str | None, *, now: dt.datetime) -> ApiToken | None:
-    """The live token behind an ``Authorization`` value's token, or None (unknown, revoked, malformed).
+def lookup(session: Session, presented: str | None) -> ApiToken | None:
+    """The live token behind a presented token, or None (unknown, revoked, malformed). Reads only.
 
-    Looked up by hash (an index probe), then compared in constant time; records ``last_used_at``."""
+    Looked up by hash (an index probe), then compared in constant time."""
     if not presented or not presented.startswith(TOKEN_PREFIX) or len(presented) > 200:
         return None
     digest = token_hash(presented)
     row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+    return row
+
+
+def needs_touch(row: ApiToken, now: dt.datetime) -> bool:
+    """Whether this use should be written as the token's last use (at most once per `LAST_USED_RESOLUTION`)."""
+    return row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION
+
+
+def touch(session: Session, token_id: int, now: dt.datetime) -> None:
+    """Record a use at ``now`` (unless a concurrent request already recorded one as recent). Flushes."""
+    session.execute(sa.update(ApiToken).where(
+        ApiToken.id == token_id,
+        sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_RESOLUTION),
+    ).values(last_used_at=now))
+
+
+def authenticate(session: Session, presented: str | None, *, now: dt.datetime) -> ApiToken | None:
+    """`lookup`, and the use recorded when due, in ``session`` (one transaction: the CLI and tests)."""
+    row = lookup(session, presented)
+    if row is not None and needs_touch(row, now):
         row.last_used_at = now
     return row
 
@@ -122,6 +141,9 @@ __all__ = [
     "authenticate",
     "create_token",
     "list_tokens",
+    "lookup",
+    "needs_touch",
     "revoke_token",
     "token_hash",
+    "touch",
 ]

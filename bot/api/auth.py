@@ -23,15 +23,21 @@ COMMON_RESPONSES: dict[Any, Any] = {401: ErrorModel, 422: ErrorModel}
 
 
 def _authenticate() -> Any:
+    """Read the token (a read-only session: on SQLite no writer lock per request); write its last use only
+    when due, in a short transaction of its own."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     rt = runtime()
-    with rt.db.transaction() as s:
-        row = api_tokens.authenticate(s, token.strip() if scheme.lower() == "bearer" else None, now=rt.clock())
+    now = rt.clock()
+    with rt.db.read_sessions() as s:
+        row = api_tokens.lookup(s, token.strip() if scheme.lower() == "bearer" else None)
         if row is None:
             return response(ApiError(401, "unauthorized"))
-        g.api_token_id = row.id
-        g.api_staff_id = row.staff_id
+        g.api_token_id, g.api_staff_id = row.id, row.staff_id
+        due = api_tokens.needs_touch(row, now)
+    if due:
+        with rt.db.transaction() as s:
+            api_tokens.touch(s, g.api_token_id, now)
     return None
 
 

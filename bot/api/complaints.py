@@ -119,7 +119,7 @@ def list_complaints(query: ListQuery) -> Any:
     ledger = _ledger_query(query)
     after = _decode_cursor(query.cursor) if query.cursor else None
     now = rt.clock()
-    with rt.db.transaction() as s:
+    with rt.db.read_sessions() as s:
         staff = caller(s)
         try:
             select = ledger_select(s, staff, ledger, now=now, settings=rt.settings.policy.workflow)
@@ -281,7 +281,7 @@ class Deadlines(BaseModel):
         responses={200: Deadlines, 404: ErrorModel})
 def get_deadlines(path: CasePath) -> Any:
     rt = runtime()
-    with rt.db.transaction() as s:
+    with rt.db.read_sessions() as s:
         complaint = _visible(s, caller(s), path.number)
         rows = list(s.scalars(sa.select(Deadline).where(Deadline.complaint_id == complaint.id)
                               .order_by(Deadline.due_at, Deadline.id)))
@@ -297,7 +297,7 @@ def get_deadlines(path: CasePath) -> Any:
         responses={200: Timeline, 404: ErrorModel})
 def get_timeline(path: CasePath) -> Any:
     rt = runtime()
-    with rt.db.transaction() as s:
+    with rt.db.read_sessions() as s:
         staff = caller(s)
         complaint = _visible(s, staff, path.number)
         body = timeline(s, staff, complaint, rt.settings.policy)
@@ -319,7 +319,7 @@ class Attachments(BaseModel):
         responses={200: Attachments, 404: ErrorModel})
 def list_attachments(path: CasePath) -> Any:
     rt = runtime()
-    with rt.db.transaction() as s:
+    with rt.db.read_sessions() as s:
         complaint = _visible(s, caller(s), path.number)
         rows = s.scalars(sa.select(Attachment).where(Attachment.complaint_id == complaint.id).order_by(Attachment.id))
         items = [AttachmentItem(id=a.id, kind=a.kind.value, created_at=a.created_at,
