@@ -10,6 +10,10 @@ A staff card's link opens the case as WeCom would: signed in as the person who t
 credentials there is no WeCom OAuth to ask, so the staff pane offers one link per recipient ("以 赵磊 身份
 打开") that signs in as that person directly (:func:`wecom_signin`, dev mode only). With credentials the
 card's own link goes through the real OAuth flow.
+
+A customer's message links to their case page (<a href> in the text, as WeChat shows it): the page shows
+it as a link, pointed at the server the simulator runs on (:func:`here`), so `make run` on any port, or a
+test's server, opens the case page the message names.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def send() -> ResponseReturnValue:
     reply = side.open_reply(response.content) if response.ok else {}
     return jsonify(
         status=response.status_code,
-        reply=reply.get("Content"),
+        reply=here(reply.get("Content")),
         raw_status=response.text if not response.ok else None,
         request={"url": "/wechat?" + urlencode(signed.params), "params": signed.params, "body": signed.body.decode()},
     )
@@ -119,6 +123,8 @@ def feed() -> ResponseReturnValue:
         return row(f"outbox-{m.id}", m.channel, m.recipient, m.payload, m.created_at, "待发送", False)
 
     customer = [sent(m) for m in sink if m.recipient == openid] + [pending(m) for m in queued if m.recipient == openid]
+    for r in customer:
+        r["text"] = here(r["text"])
     staff = [sent(m) for m in sink if m.channel == OutboxChannel.WECOM_APP]
     staff += [pending(m) for m in queued if m.channel == OutboxChannel.WECOM_APP]
     add_open_links(staff)
@@ -142,6 +148,12 @@ def add_open_links(rows: list[dict[str, Any]]) -> None:
             {"label": names.get(u, u), "href": url_for("simulator.wecom_signin", userid=u, next=target)}
             for u in r["to"].split("|") if u
         ]
+
+
+def here(text: str | None) -> str | None:
+    """``text`` with its links to the public address (PUBLIC_BASE_URL) pointed at this server instead."""
+    public = runtime().settings.public_base_url.rstrip("/")
+    return text.replace(f'href="{public}/', f'href="{request.host_url}') if text else text
 
 
 @bp.get("/wecom/signin")

@@ -332,8 +332,7 @@ def send_survey(session: Session, complaint: Complaint, *, ctx: HandlerContext) 
         log_event(session, complaint, "survey_sent", Actor.system(), ctx.now, details)
     notify.tell_customer(session, complaint, "survey/ask", now=ctx.now, policy=ctx.policy,
                          dedupe_key=f"survey:{survey.id}:ask",
-                         company=ctx.company_name, link=notify.customer_case_link(complaint, now=ctx.now),
-                         expires=notify.local_time(survey.expires_at))
+                         company=ctx.company_name, expires=notify.local_time(survey.expires_at))
     return survey
 
 
@@ -382,7 +381,6 @@ def remind(session: Session, survey: Survey, *, ctx: HandlerContext) -> bool:
               {"survey": survey.id, "expires_at": survey.expires_at})
     notify.tell_customer(session, complaint, "survey/reminder", now=ctx.now, policy=ctx.policy,
                          dedupe_key=f"survey:{survey.id}:reminder", company=ctx.company_name,
-                         link=notify.customer_case_link(complaint, now=ctx.now),
                          expires=notify.local_time(survey.expires_at))
     return True
 

@@ -14,11 +14,29 @@
     return "oSIM" + Math.random().toString(36).slice(2, 14) + Date.now().toString(36);
   }
 
+  // A WeChat text may hold links (<a href="…">…</a>), which WeChat shows as tappable words; everything else is
+  // plain text (never parsed as HTML).
+  const LINK = /<a href="(https?:\/\/[^"<>]+)">([^<>]*)<\/a>/g;
+
+  function appendText(el, text) {
+    let last = 0;
+    for (const m of text.matchAll(LINK)) {
+      el.append(text.slice(last, m.index));
+      const a = document.createElement("a");
+      a.href = m[1];
+      a.className = "msg-link";
+      a.textContent = m[2];
+      el.appendChild(a);
+      last = m.index + m[0].length;
+    }
+    el.append(text.slice(last));
+  }
+
   function bubble(text, cls, label) {
     hint.hidden = true;
     const div = document.createElement("div");
     div.className = "msg " + cls;
-    div.textContent = text;
+    appendText(div, text);
     if (label) div.dataset.label = label;
     chat.appendChild(div);
     chat.scrollTop = chat.scrollHeight;
@@ -74,7 +92,7 @@
       title.textContent = r.title;
       div.append(title, "\n");
     }
-    div.append(r.text || "");
+    appendText(div, r.text || "");
     if (r.links && r.links.length) div.appendChild(cardLinks(r));
     return div;
   }
