@@ -21,7 +21,8 @@ through the same door, `available.run_action`: lock, availability, perform, vers
                                        starts within 2 h of hand-over" are met by it
 ``进度 26110001 <情况>``               `Action.ADD_PROGRESS_NOTE` (记录进展), staff-only
 ``反馈 26110001 <结果>``               `Action.FEED_BACK_RESULT` (反馈处理结果), to the complainant in
-                                       WeChat (a case filed elsewhere needs the console: how it was told)
+                                       WeChat; ``反馈 26110001 电话：<结果>`` records how a case filed
+                                       elsewhere was told (the console's 反馈方式)
 ``延期 26110001 <天数> <原因>``        `Action.REQUEST_EXTENSION` (申请延期) to
                                        `available.extended_due_date` (N working days after the deadline)
 ``帮助`` / anything else               the list of commands
@@ -62,6 +63,7 @@ from handlers.workflow.notify import local_time
 from handlers.workflow.scope import find_visible, personal_data_access, visible_complaints
 from handlers.workflow.task_list import my_tasks_clause, visible_open_tasks
 from handlers.workflow.transitions import STATUS_LABELS, Action
+from handlers.workflow.vocab import CONTACT_METHODS
 from storage.models import Complaint, Severity, Staff
 
 log = logging.getLogger("tousu.staff_commands")
@@ -189,8 +191,19 @@ def _progress(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, comma
     return ops.add_progress_note(s, staff, c, ctx=ctx, text=command.rest)
 
 
+def feed_back_channel(text: str) -> tuple[str | None, str]:
+    """``电话：已电话告知…`` → ("phone", "已电话告知…"): how the complainant was told, when the result names it
+    (a case not filed through WeChat must say; the console asks it as 反馈方式). Else (None, text)."""
+    label, colon, body = text.partition("：") if "：" in text else text.partition(":")
+    codes = {name: code for code, name in CONTACT_METHODS.items()}
+    if colon and label.strip() in codes and body.strip():
+        return codes[label.strip()], body.strip()
+    return None, text
+
+
 def _feed_back(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, command: Command) -> Any:
-    return ops.feed_back_result(s, staff, c, ctx=ctx, text=command.rest)
+    channel, text = feed_back_channel(command.rest)
+    return ops.feed_back_result(s, staff, c, ctx=ctx, text=text, channel=channel)
 
 
 def _extend(s: Session, staff: Staff, c: Complaint, ctx: HandlerContext, command: Command) -> Any:
@@ -253,8 +266,9 @@ def _act(session: Session, staff: Staff, command: Command, ctx: HandlerContext) 
     complaint = ops.load_complaint(session, visible.id, for_update=False)
     return _reply("done", "staff_done", ctx, word=command.word, number=command.number, label=label,
                   status=STATUS_LABELS[complaint.status], result=result, local_time=local_time,
+                  contact_methods=CONTACT_METHODS,
                   next_commands=[COMMAND_OF[a] for a in available_actions(session, staff, complaint)
                                  if a in COMMAND_OF])
 
 
-__all__ = ["COMMAND_OF", "OPERATIONS", "WECOM_ORIGIN", "Command", "answer", "parse"]
+__all__ = ["COMMAND_OF", "OPERATIONS", "WECOM_ORIGIN", "Command", "answer", "feed_back_channel", "parse"]

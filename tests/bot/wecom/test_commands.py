@@ -17,6 +17,7 @@ from storage.models import (
     Extension,
     OutboxChannel,
     OutboxMessage,
+    Source,
     Staff,
     TimelineEvent,
 )
@@ -243,3 +244,15 @@ def test_status_after_accept_matches_the_database(client, wecom, db, world):
     number = _case(db, world)
     command(client, wecom, db, "zhao.lei", f"接单 {number}")
     assert ComplaintStatus(_status(db, number)) is ComplaintStatus.INVESTIGATING
+
+
+def test_feed_back_on_a_case_filed_by_phone_names_how_the_customer_was_told(client, wecom, db, world):
+    number = _case(db, world, status="implementing", source=Source.PHONE, openid=None)
+    refused = command(client, wecom, db, "zhao.lei", f"反馈 {number} 已更换")
+    assert "反馈方式" in refused.text and _status(db, number) == "implementing"
+    answer = command(client, wecom, db, "zhao.lei", f"反馈 {number} 电话：已电话告知更换方案")
+    assert "已向投诉人反馈" in answer.text and "（电话）" in answer.text, answer.text
+    (event,) = _events(db, number, "feed_back_result")
+    assert event.details["channel"] == "phone"
+    with db.read_sessions() as s:
+        assert s.scalar(sa.select(Complaint.result_text).where(Complaint.number == number)) == "已电话告知更换方案"
