@@ -58,7 +58,7 @@ from handlers.text import clean_text
 from handlers.wecom_signin import wecom_member
 from handlers.workflow import operations as ops
 from handlers.workflow.available import available_actions, extended_due_date, run_action
-from handlers.workflow.errors import CaseChanged, WorkflowError
+from handlers.workflow.errors import WorkflowError
 from handlers.workflow.notify import local_time
 from handlers.workflow.scope import find_visible, personal_data_access, visible_complaints
 from handlers.workflow.task_list import my_tasks_clause, visible_open_tasks
@@ -258,10 +258,7 @@ def _act(session: Session, staff: Staff, command: Command, ctx: HandlerContext) 
             current = ops.load_complaint(session, visible.id)
             result = run_action(session, staff, visible.id, operation.action, current.version,
                                 lambda complaint: operation.perform(session, staff, complaint, ctx, command))
-    except CaseChanged:  # not reachable with the locked version; kept so a change of run_action cannot crash
-        return _reply("failed", "staff_failed", ctx, number=command.number, label=label,
-                      reason="该投诉已被他人更新，请重发指令")
-    except WorkflowError as exc:
+    except WorkflowError as exc:  # CaseChanged included, though the locked row's version cannot be stale
         return _reply("failed", "staff_failed", ctx, number=command.number, label=label, reason=str(exc))
     complaint = ops.load_complaint(session, visible.id, for_update=False)
     return _reply("done", "staff_done", ctx, word=command.word, number=command.number, label=label,

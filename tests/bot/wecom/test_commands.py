@@ -8,8 +8,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from handlers import accounts
 from handlers.render import WECHAT_TEXT_LIMIT, render_message
 from handlers.workflow import operations as ops
+from handlers.workflow.scope import ConsoleRole
 from storage.models import (
     AuditEvent,
     Complaint,
@@ -22,7 +24,7 @@ from storage.models import (
     TimelineEvent,
 )
 from tests.bot.console.case_support import alert, post_blind
-from tests.bot.console.support import csrf_token, give_accounts, in_transaction, sign_in
+from tests.bot.console.support import PASSWORD, START, csrf_token, give_accounts, in_transaction, sign_in
 from tests.bot.wecom.support import command
 from tests.handlers.test_workflow_support import assigned, investigated, make_complaint
 
@@ -216,13 +218,29 @@ def test_show_is_audited_like_the_case_page(client, wecom, db, world):
         assert event.actor_label == "赵磊"
 
 
-@pytest.mark.parametrize("userid", ["nobody.here", "local:root"])
-def test_unknown_userid_is_refused_politely_with_nothing_else(client, wecom, db, world, userid):
+@pytest.mark.parametrize("who", ["nobody.here", "console-only admin"])
+def test_unknown_userid_is_refused_politely_with_nothing_else(client, wecom, db, world, who):
+    """Not in the org chart: a userid WeCom would not know, or the made-up one of a console-only account."""
     number = _case(db, world)
+    userid = who
+    if who == "console-only admin":
+        with db.transaction() as s:
+            account = accounts.create_account(s, name="管理员", role=ConsoleRole.ADMIN, login="root",
+                                              password=PASSWORD, now=START)
+            userid = s.get(Staff, account.staff_id).wecom_userid
     for text in ("待办", f"查 {number}", f"进度 {number} 已联系客户", "帮助"):
         answer = command(client, wecom, db, userid, text)
         assert answer.text == render_message("staff/refused") and answer.extra == []
     assert _events(db, number, "add_progress_note") == []
+
+
+def test_a_person_whose_console_account_is_disabled_is_refused(client, wecom, db, world):
+    number = _case(db, world)
+    give_accounts(db, world, "zhao.lei")
+    with db.transaction() as s:
+        accounts.set_disabled(s, accounts.account_by_login(s, "zhao.lei"), True, now=START)
+    answer = command(client, wecom, db, "zhao.lei", f"查 {number}")
+    assert answer.text == render_message("staff/refused")
 
 
 def test_deactivated_person_is_refused(client, wecom, db, world):
