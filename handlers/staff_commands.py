@@ -72,7 +72,9 @@ log = logging.getLogger("tousu.staff_commands")
 WECOM_ORIGIN: Final = audit.Origin(user_agent="wecom command")
 #: The longest extension a command may ask, as the console's form (延长工作日数 1–60).
 MAX_EXTENSION_DAYS: Final = 60
-#: How many cases and tasks ``待办`` lists (the dashboard's page size); the total is always given.
+#: How many cases and tasks ``待办`` lists (the dashboard's page size); the total is always given. With each task's
+#: text cut to 60 characters (templates/messages/staff/todo.txt.j2) the longest answer is a few WeCom texts, far
+#: from WeCom's 30 messages per member per minute (WECHAT.md).
 TODO_LIMIT: Final = 50
 
 TODO, SHOW, ACCEPT, PROGRESS, FEED_BACK, EXTEND, HELP = "待办", "查", "接单", "进度", "反馈", "延期", "帮助"

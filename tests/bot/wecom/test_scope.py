@@ -145,3 +145,22 @@ def test_a_handler_of_the_department_notes_progress(client, wecom, db, cases, us
     answer = command(client, wecom, db, userid, f"进度 {cases['A']} 已联系客户")
     assert "已记录" in answer.text
     assert _notes(db) == 1
+
+
+def test_todo_tasks_mask_the_phone_per_reader(client, wecom, db, cases):
+    """A 电话告知 task on A quoting the complainant's number: the lead office (李娜) calls back and reads it in
+    full, the handling department (赵磊) reads it masked, and 销售部 (王强) does not see the task at all."""
+    from handlers.privacy import mask_phone
+    from handlers.workflow.tasks import open_task
+    from storage.models import TaskKind
+    from tests.bot.console.support import START
+
+    with db.transaction() as s:
+        c = s.scalar(sa.select(Complaint).where(Complaint.number == cases["A"]))
+        open_task(s, c, TaskKind.CALL_CUSTOMER, "微信无法送达", now=START, dedupe_key="t-A",
+                  details={"text": f"请致电 {FREE_TEXT_PHONE} 告知处理结果"})
+    lina = command(client, wecom, db, "li.na", "待办").text
+    assert "待办任务 1 项" in lina and f"请致电 {FREE_TEXT_PHONE}" in lina
+    zhao = command(client, wecom, db, "zhao.lei", "待办").text
+    assert "待办任务 1 项" in zhao and FREE_TEXT_PHONE not in zhao and mask_phone(FREE_TEXT_PHONE) in zhao
+    assert "待办任务" not in command(client, wecom, db, "wang.qiang", "待办").text
