@@ -68,6 +68,49 @@
     refreshFeed();
   }
 
+  // The WeCom app's chat: a command typed as the chosen member of staff, and every piece of the answer.
+  const staffUser = $("staffUser");
+  staffUser.value = localStorage.getItem("tousu.sim.staff") || staffUser.value;
+  staffUser.addEventListener("change", () => localStorage.setItem("tousu.sim.staff", staffUser.value));
+
+  function staffBubble(text, cls) {
+    const div = document.createElement("div");
+    div.className = "msg " + cls;
+    appendText(div, text);
+    $("staffChat").appendChild(div);
+    div.scrollIntoView({ block: "nearest" });
+  }
+
+  async function wecomSend(text) {
+    staffBubble(text, "me");
+    try {
+      const res = await fetch(page.wecomUrl, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ userid: staffUser.value, content: text }),
+      });
+      const data = await res.json();
+      $("raw").textContent = data.request
+        ? "POST " + data.request.url + "\nContent-Type: text/xml\n\n" + data.request.body
+        : JSON.stringify(data, null, 2);
+      if (data.status !== 200) staffBubble(page.textStatus + data.status + " " + (data.raw_status || ""), "sys");
+      else for (const reply of data.replies) staffBubble(reply, "bot");
+    } catch (err) {
+      staffBubble(page.textFailed + err, "sys");
+    }
+    refreshFeed();
+  }
+
+  $("staffCompose").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("staffText").value;
+    if (!text.trim()) return;
+    $("staffText").value = "";
+    wecomSend(text);
+  });
+  document.querySelectorAll("[data-wecom-say]").forEach((b) => b.addEventListener("click", () => {
+    wecomSend(b.dataset.wecomSay);
+  }));
+
   function renderFeed(el, counter, rows) {
     counter.textContent = rows.length ? String(rows.length) : "";
     if (!rows.length) {
