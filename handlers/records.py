@@ -167,10 +167,11 @@ def due_cases(session: Session, *, now: dt.datetime, years: int, limit: int = 50
     found = []
     for r in rows:
         approval = approvals.get(r[0])
-        if approval is not None and _aware(approval[0]) < _aware(r[6]):
+        closed_at: dt.datetime = r[6]  # not null: due_clause
+        if approval is not None and _aware(approval[0]) < _aware(closed_at):
             approval = None  # given before the case last closed
         found.append(DueCase(id=r[0], number=r[1], version=r[2], category=r[3], status=r[4], department=r[5],
-                             closed_at=r[6], retain_until=r[7], approved_at=approval[0] if approval else None,
+                             closed_at=closed_at, retain_until=r[7], approved_at=approval[0] if approval else None,
                              approved_by=approval[1] if approval else None))
     return found
 

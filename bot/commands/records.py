@@ -39,10 +39,7 @@ def purge(dry_run: bool) -> None:
     approved = set(report.destroyed)
     for case in report.due:
         closed = case.closed_at.astimezone(SHANGHAI).date().isoformat()
-        if case.number in approved:
-            state = "将销毁" if dry_run else "已销毁"
-        else:
-            state = "待批准（不销毁）"
+        state = ("将销毁" if dry_run else "已销毁") if case.number in approved else "待批准（不销毁）"
         click.echo(f"{case.number}  办结 {closed}  {state}")
     verb = "would destroy" if dry_run else "destroyed"
     click.echo(f"{len(report.due)} cases past {years} years; {verb} {len(report.destroyed)} approved"
