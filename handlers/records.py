@@ -167,7 +167,8 @@ def due_cases(session: Session, *, now: dt.datetime, years: int, limit: int = 50
     found = []
     for r in rows:
         approval = approvals.get(r[0])
-        closed_at: dt.datetime = r[6]  # not null: due_clause
+        closed_at = r[6]
+        assert closed_at is not None  # due_clause: closed_at IS NOT NULL
         if approval is not None and _aware(approval[0]) < _aware(closed_at):
             approval = None  # given before the case last closed
         found.append(DueCase(id=r[0], number=r[1], version=r[2], category=r[3], status=r[4], department=r[5],
