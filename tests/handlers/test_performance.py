@@ -60,7 +60,7 @@ def test_department_figures_worked_out_by_hand(db, world) -> None:
     assert sales.on_time_rate == 1 and sales.satisfaction_rate == 0 and sales.average_score == 80
     unassigned = [r for r in report.departments if r.key is None]
     assert [(_numbers(r)) for r in unassigned] == [(1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)]  # U1
-    assert [r.name for r in report.departments] == sorted(["生产部", "销售部"]) + [""]  # unassigned last
+    assert [r.name for r in report.departments] == [*sorted(["生产部", "销售部"]), ""]  # unassigned last
     assert _numbers(report.total) == (4, 2, 2, 3, 3, 3, 1, 220, 1, 1, 1)
 
 
