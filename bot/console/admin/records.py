@@ -5,7 +5,7 @@ approves (anyone else gets the refusal as a 403)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bot.console.admin.common import area_session
@@ -28,7 +28,8 @@ def index() -> ResponseReturnValue:
     with area_session(AdminArea.RECORDS) as (s, staff):
         rows = records.due_cases(s, now=now(), years=_years())
         may_approve = is_management(s, staff)
-    return render_template("console/admin/records.html", rows=rows, years=_years(), may_approve=may_approve)
+    return render_template("console/admin/records.html", rows=rows, years=_years(), may_approve=may_approve,
+                           approved=request.args.get("approved", "")[:16], refused=request.args.get("refused", ""))
 
 
 @bp.post("/<int:complaint_id>/approve")
@@ -44,11 +45,9 @@ def approve(complaint_id: int) -> ResponseReturnValue:
         abort(403)
     except NotFound:
         abort(404)
+    # The outcome travels in the redirect's query (Post/Redirect/Get); the page words it.
     except CaseChanged:
-        flash(str(complaint_id), "records_changed")
-        return redirect(url_for("console.admin.records.index"))
+        return redirect(url_for("console.admin.records.index", refused="changed"))
     except PreconditionFailed:
-        flash(str(complaint_id), "records_not_due")
-        return redirect(url_for("console.admin.records.index"))
-    flash(number, "records_approved")
-    return redirect(url_for("console.admin.records.index"))
+        return redirect(url_for("console.admin.records.index", refused="not_due"))
+    return redirect(url_for("console.admin.records.index", approved=number))

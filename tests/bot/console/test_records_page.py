@@ -53,17 +53,17 @@ def test_management_approves_on_the_case_admin_cannot(due, db) -> None:
     assert post_form(admin, f"{URL}{cid}/approve", {"version": version}, page=URL).status_code == 403
     boss = signed_in(due, "wu.fang")
     stale = post_form(boss, f"{URL}{cid}/approve", {"version": version - 1}, page=URL)
-    assert stale.status_code == 302 and "已被他人更新" in texts(boss.get(URL).text)
+    assert stale.status_code == 302 and "已被他人更新" in texts(boss.get(stale.location).text)
     done = post_form(boss, f"{URL}{cid}/approve", {"version": version}, page=URL)
     assert done.status_code == 302
-    text = texts(boss.get(URL).text)
-    assert "已批准 吴芳" in text
+    text = texts(boss.get(done.location).text)
+    assert "已批准 吴芳" in text and "已批准销毁投诉 23020001" in text
     with db.read_sessions() as s:
         assert s.scalar(sa.select(TimelineEvent.action).where(TimelineEvent.complaint_id == cid)
                         .order_by(TimelineEvent.id.desc()).limit(1)) == APPROVED
         assert s.scalar(sa.select(AuditEvent.actor_label).where(AuditEvent.action == AUDIT_APPROVED)) == "吴芳"
     again = post_form(boss, f"{URL}{cid}/approve", {"version": version + 1}, page=URL)
-    assert again.status_code == 302 and "未重复批准" in texts(boss.get(URL).text)
+    assert again.status_code == 302 and "未重复批准" in texts(boss.get(again.location).text)
     assert post_form(boss, f"{URL}999999/approve", {"version": 1}, page=URL).status_code == 404
 
 
