@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from handlers import accounts, audit
-from handlers.workflow.scope import ConsoleRole
 from storage.base import utcnow
 from storage.db import Database
 from storage.models import ComplaintStatus
