@@ -47,8 +47,6 @@ def records_world(db: Database, app_config: dict[str, Any]) -> None:
         for who, subject, action in (("李娜", "26110001", audit.CASE_VIEWED), ("赵磊", "26110002", "attachment.viewed"),
                                      ("李娜", "ledger.xlsx", "export.ledger")):
             audit.record(s, action, now=now, actor_label=who, subject=subject, personal_data=True)
-    with db.transaction() as s:
-        world.session = s
     make_november(db, world)
 
 
@@ -60,7 +58,6 @@ def _visit(page: Page, server: LiveServer, screenshot: Callable[..., Path], size
         assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"], name
         screenshot(page, f"records-{name}-{size}", full_page=True)
         if size == "phone":
-            page.locator("h2").first.scroll_into_view_if_needed() if name == "performance" else None
             screenshot(page, f"records-{name}-{size}-screen")  # what the phone shows, at full resolution
 
 
