@@ -21,15 +21,15 @@ an approval on record):
   every row (who did what when) with its texts removed, and gets a ``records_destroyed`` row.
 
 Evidence files are removed by the caller *after* the transaction commits (`remove_files`): a rolled-back
-destruction must not lose files. The paths removed are kept in the ``records_destroyed`` row.
+destruction must not lose files (`handlers.evidence.remove_files`). The paths removed are kept in the
+``records_destroyed`` row.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from handlers import audit
 from handlers.audit import Origin
+from handlers.evidence import stored_files
 from handlers.workflow.available import lock_for_change, mark_changed
 from handlers.workflow.errors import PermissionDenied, PreconditionFailed
 from handlers.workflow.permissions import is_management
@@ -213,11 +214,6 @@ def approve_destruction(session: Session, staff: Staff, complaint_id: int, seen_
 # -- destruction ------------------------------------------------------------------------------------
 
 
-def _files_of(attachment: Attachment) -> list[PurePosixPath]:
-    meta = attachment.meta or {}
-    return [PurePosixPath(str(meta[key])) for key in ("path", "original_path") if meta.get(key)]
-
-
 def _scrub(details: dict[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in details.items() if k in KEPT_DETAILS}
     changes = details.get("changes")
@@ -232,7 +228,7 @@ def destroy(session: Session, complaint: Complaint, *, now: dt.datetime, origin:
     files: list[PurePosixPath] = []
     attachments = list(session.scalars(sa.select(Attachment).where(Attachment.complaint_id == complaint.id)))
     for attachment in attachments:
-        files += _files_of(attachment)
+        files += stored_files(attachment.meta)
         session.delete(attachment)
     for name in ("openid", "contact_person", "phone", "phone_ext", "address", "usage_scenario", "loss",
                  "result_text", "satisfaction_comment", "invalid_reason"):
@@ -306,21 +302,6 @@ def destroy_approved(session: Session, *, now: dt.datetime, years: int, dry_run:
     return report
 
 
-def remove_files(root: Path, files: list[PurePosixPath]) -> int:
-    """Delete these evidence files under ``root`` (after the commit); returns how many were there. A path
-    that would leave ``root`` is ignored."""
-    base = root.resolve()
-    removed = 0
-    for relative in files:
-        path = (base / relative).resolve()
-        if not path.is_relative_to(base):
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-            removed += 1
-    return removed
-
-
 __all__ = [
     "APPROVED",
     "AUDIT_APPROVED",
@@ -333,5 +314,4 @@ __all__ = [
     "destroy_approved",
     "due_cases",
     "due_clause",
-    "remove_files",
 ]

@@ -8,7 +8,8 @@ import datetime as dt
 import click
 
 from bot.commands import settings_or_exit
-from handlers.records import destroy_approved, remove_files
+from handlers.evidence import remove_files
+from handlers.records import destroy_approved
 from storage.base import SHANGHAI
 from storage.db import Database
 

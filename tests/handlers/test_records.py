@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from handlers import audit
+from handlers.evidence import remove_files
 from handlers.intake import forget_customer
 from handlers.records import (
     APPROVED,
@@ -22,7 +23,6 @@ from handlers.records import (
     approve_destruction,
     destroy_approved,
     due_cases,
-    remove_files,
 )
 from handlers.workflow.errors import CaseChanged, PermissionDenied, PreconditionFailed
 from handlers.workflow.transitions import Actor, log_event
