@@ -90,3 +90,23 @@ def test_personal_data_access_audit(due, db) -> None:
     assert "安全审计 2" in text  # both views of the case, masked or not
     for login in ("wu.fang", "li.na", "zhao.lei", "viewer.prod"):
         assert signed_in(due, login).get("/console/admin/audit/?personal=1").status_code == 403
+
+
+def test_a_destroyed_case_page_shows_figures_and_no_personal_data(due, db) -> None:
+    from handlers.records import destroy_approved
+
+    with db.read_sessions() as s:
+        case = s.scalar(sa.select(Complaint).where(Complaint.number == "23020001"))
+        cid, version = case.id, case.version
+    boss = signed_in(due, "wu.fang")
+    before = texts(boss.get("/console/cases/23020001").text)
+    assert "洛阳某某机械厂" in before
+    assert post_form(boss, f"{URL}{cid}/approve", {"version": version}, page=URL).status_code == 302
+    with db.transaction() as s:
+        assert destroy_approved(s, now=NOW, years=3, dry_run=False).destroyed == ["23020001"]
+    page = boss.get("/console/cases/23020001")
+    assert page.status_code == 200
+    text = texts(page.text)
+    assert "洛阳某某机械厂" not in text and "13800138000" not in text and "138****8000" not in text
+    assert "批准销毁档案" in text and "档案已销毁" in text and "产品质量" in text
+    assert "23020001" not in texts(boss.get(URL).text)  # no longer listed
