@@ -20,9 +20,10 @@ an approval on record):
   deadlines met or breached, survey stars and score, reopen count, performance records. The timeline keeps
   every row (who did what when) with its texts removed, and gets a ``records_destroyed`` row.
 
-Evidence files are removed by the caller *after* the transaction commits (`remove_files`): a rolled-back
-destruction must not lose files (`handlers.evidence.remove_files`). The paths removed are kept in the
-``records_destroyed`` row.
+Evidence files are removed by the caller *after* the transaction commits (`handlers.evidence.remove_files`):
+a rolled-back destruction must not lose files. A crash between the commit and the removal leaves files whose
+rows are gone, which the worker's nightly orphan sweep removes (`scheduler.media.remove_orphan_files`). The
+paths removed are kept in the ``records_destroyed`` row.
 """
 
 from __future__ import annotations
