@@ -296,3 +296,26 @@ def test_unsubscribing_keeps_filed_cases(db, world, tmp_path) -> None:
                         .where(Attachment.complaint_id == kept.id)) == 1
         assert s.scalar(sa.select(sa.func.count()).select_from(Attachment)
                         .where(Attachment.draft_openid == openid, Attachment.complaint_id.is_(None))) == 0
+
+
+def test_two_purges_at_once_destroy_each_case_once(db, world, tmp_path) -> None:
+    """Each run locks a case and checks again under the lock, so a case is destroyed (and audited) once."""
+    from tests.conftest import run_concurrently
+
+    with db.transaction() as s:
+        world.session = s
+        for i in range(3):
+            _closed_case(world, tmp_path, number=f"2303000{i}")
+    for i in range(3):
+        _approve(db, world, f"2303000{i}")
+
+    def purge() -> list[str]:
+        with db.transaction() as s:
+            return destroy_approved(s, now=FIRST_DUE_DAY, years=YEARS, dry_run=False).destroyed
+
+    results, errors = run_concurrently(purge, [(), ()])
+    assert errors == []
+    assert sorted(n for r in results for n in r) == ["23030000", "23030001", "23030002"]
+    with db.read_sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(TimelineEvent)
+                        .where(TimelineEvent.action == DESTROYED)) == 3

@@ -43,6 +43,15 @@ def test_who_may_open_the_list(due, role, status) -> None:
         assert "洛阳某某机械厂" not in text  # the list shows no personal data
 
 
+def test_a_complained_about_person_sees_neither_page(due, db, world) -> None:
+    from tests.bot.console.support import give_accounts
+
+    give_accounts(db, world, "zheng.kai")
+    client = signed_in(due, "zheng.kai")
+    assert client.get(URL).status_code == 403
+    assert client.get("/console/admin/audit/?personal=1").status_code == 403
+
+
 def test_management_approves_on_the_case_admin_cannot(due, db) -> None:
     with db.read_sessions() as s:
         case = s.scalar(sa.select(Complaint).where(Complaint.number == "23020001"))
