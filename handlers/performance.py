@@ -190,67 +190,82 @@ def _in(column: Any, period: Period) -> sa.ColumnElement[bool]:
     return sa.and_(column >= period.start_at, column < period.end_at)
 
 
-def _count_by(session: Session, group: Any, *where: sa.ColumnElement[bool]) -> dict[int | None, int]:
-    query = sa.select(group, sa.func.count()).select_from(Complaint).where(*where).group_by(group)
-    return {key: int(n) for key, n in session.execute(query)}
+Pair = tuple[int | None, int | None]  # (handling department id, responsible staff id)
 
 
-def _figures(session: Session, group: Any, record_group: Any, scope: Scope, period: Period, *, now: dt.datetime,
-             satisfied_score: int) -> dict[int | None, Figures]:
-    found: dict[int | None, Figures] = {}
+def _count_by(session: Session, *where: sa.ColumnElement[bool]) -> dict[Pair, int]:
+    groups = (Complaint.handling_department_id, Complaint.responsible_staff_id)
+    query = sa.select(*groups, sa.func.count()).select_from(Complaint).where(*where).group_by(*groups)
+    return {(department, person): int(n) for department, person, n in session.execute(query)}
 
-    def of(key: int | None) -> Figures:
-        return found.setdefault(key, Figures(key, ""))
 
-    for key, n in _count_by(session, group, scope.clause, _in(Complaint.received_at, period)).items():
+def _figures(session: Session, scope: Scope, period: Period, *, now: dt.datetime,
+             satisfied_score: int) -> dict[Pair, Figures]:
+    """Every figure per (department, person) pair, one query per kind of row; `performance` folds the pairs
+    into departments and people (a case has one pair, so distinct counts add up)."""
+    found: dict[Pair, Figures] = {}
+    groups = (Complaint.handling_department_id, Complaint.responsible_staff_id)
+
+    def of(key: Pair) -> Figures:
+        return found.setdefault(key, Figures(None, ""))
+
+    for key, n in _count_by(session, scope.clause, _in(Complaint.received_at, period)).items():
         of(key).handled = n
-    closed = _count_by(session, group, scope.clause, Complaint.status == ComplaintStatus.CLOSED,
+    closed = _count_by(session, scope.clause, Complaint.status == ComplaintStatus.CLOSED,
                        _in(Complaint.closed_at, period))
     for key, n in closed.items():
         of(key).closed = n
     on_time = sa.and_(Deadline.status == DeadlineStatus.MET, Deadline.met_at <= Deadline.due_at)
     rows = session.execute(
-        sa.select(group, sa.func.sum(sa.case((on_time, 1), else_=0)), sa.func.sum(sa.case((on_time, 0), else_=1)),
+        sa.select(*groups, sa.func.sum(sa.case((on_time, 1), else_=0)), sa.func.sum(sa.case((on_time, 0), else_=1)),
                   sa.func.count(sa.distinct(sa.case((on_time, None), else_=Deadline.complaint_id))))
         .select_from(Deadline).join(Complaint, Complaint.id == Deadline.complaint_id)
         .where(scope.clause, _in(Deadline.due_at, period), Deadline.due_at <= now,
                Deadline.status != DeadlineStatus.CANCELLED)
-        .group_by(group)
+        .group_by(*groups)
     )
-    for key, met, late, overdue in rows:
-        figures = of(key)
+    for department, person, met, late, overdue in rows:
+        figures = of((department, person))
         figures.on_time, figures.late, figures.overdue_cases = int(met or 0), int(late or 0), int(overdue or 0)
     rows = session.execute(
-        sa.select(group, sa.func.count(), sa.func.sum(sa.case((Survey.score >= satisfied_score, 1), else_=0)),
+        sa.select(*groups, sa.func.count(), sa.func.sum(sa.case((Survey.score >= satisfied_score, 1), else_=0)),
                   sa.func.sum(Survey.score))
         .select_from(Survey).join(Complaint, Complaint.id == Survey.complaint_id)
         .where(scope.clause, Survey.status == SurveyStatus.ANSWERED, Survey.score.is_not(None),
                _in(Survey.answered_at, period))
-        .group_by(group)
+        .group_by(*groups)
     )
-    for key, answered, satisfied, score_sum in rows:
-        figures = of(key)
+    for department, person, answered, satisfied, score_sum in rows:
+        figures = of((department, person))
         figures.answered, figures.satisfied, figures.score_sum = int(answered), int(satisfied or 0), int(score_sum or 0)
+    # Records count for the department and handler written on the record (as they were when the answer came).
+    record_groups = (PerformanceRecord.department_id, PerformanceRecord.staff_id)
     rows = session.execute(
-        sa.select(record_group, PerformanceRecord.kind, sa.func.count())
+        sa.select(*record_groups, PerformanceRecord.kind, sa.func.count())
         .select_from(PerformanceRecord).join(Complaint, Complaint.id == PerformanceRecord.complaint_id)
         .where(scope.clause, _in(PerformanceRecord.at, period))
-        .group_by(record_group, PerformanceRecord.kind)
+        .group_by(*record_groups, PerformanceRecord.kind)
     )
     attribute = {PerformanceKind.PRAISE: "praise", PerformanceKind.CRITICISM: "criticism",
                  PerformanceKind.NOTICE: "notices"}
-    for key, kind, n in rows:
-        setattr(of(key), attribute[PerformanceKind(kind)], int(n))
+    for department, person, kind, n in rows:
+        setattr(of((department, person)), attribute[PerformanceKind(kind)], int(n))
     return found
+
+
+def _fold(pairs: dict[Pair, Figures], index: int) -> dict[int | None, Figures]:
+    folded: dict[int | None, Figures] = {}
+    for pair, figures in pairs.items():
+        key = pair[index]
+        folded.setdefault(key, Figures(key, "")).add(figures)
+    return folded
 
 
 def performance(session: Session, scope: Scope, period: Period, *, now: dt.datetime,
                 satisfied_score: int) -> Report:
     """The period's figures per handling department and per responsible person, within ``scope``."""
-    by_department = _figures(session, Complaint.handling_department_id, PerformanceRecord.department_id, scope,
-                             period, now=now, satisfied_score=satisfied_score)
-    by_person = _figures(session, Complaint.responsible_staff_id, PerformanceRecord.staff_id, scope, period,
-                         now=now, satisfied_score=satisfied_score)
+    pairs = _figures(session, scope, period, now=now, satisfied_score=satisfied_score)
+    by_department, by_person = _fold(pairs, 0), _fold(pairs, 1)
     departments = {d.id: d.name for d in session.scalars(
         sa.select(Department).where(Department.id.in_([k for k in by_department if k is not None])))}
     people = {p.id: p for p in session.scalars(
