@@ -162,7 +162,7 @@ def store_photos(session: Session, photos: Sequence[Photo], root: Path, now: dt.
     """Attachment rows for ``photos`` with their files written under ``root`` (flushes for the ids).
 
     Each file is written to a temporary name and renamed, so a reader never sees half a photo; the caller
-    removes the files (`remove_files`) if its transaction does not commit."""
+    removes the files if its transaction does not commit (no row would name them)."""
     rows: list[Attachment] = []
     for photo in photos:
         row = Attachment(kind=AttachmentKind.IMAGE, created_at=now, meta={})
@@ -186,14 +186,6 @@ def store_photos(session: Session, photos: Sequence[Photo], root: Path, now: dt.
         rows.append(row)
     session.flush()
     return rows
-
-
-def remove_files(root: Path, attachments: Sequence[Attachment]) -> None:
-    """Delete the files `store_photos` wrote (its transaction rolled back: no row names them)."""
-    for row in attachments:
-        relative = (row.meta or {}).get("path")
-        if isinstance(relative, str):
-            (root / relative).unlink(missing_ok=True)
 
 
 # -- registration ---------------------------------------------------------------------------------------
@@ -222,6 +214,5 @@ __all__ = [
     "check_photo",
     "parse_website",
     "register_website",
-    "remove_files",
     "store_photos",
 ]

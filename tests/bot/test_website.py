@@ -93,7 +93,8 @@ def test_a_visitor_files_a_quality_complaint_with_a_photo(client: Any, db: Any, 
     assert response.headers["Location"].startswith(f"/w/complaint/done/{c.number}?t=")
     assert c.source is Source.WEBSITE and c.openid is None
     assert c.received_at == START and c.registered_at == START  # when the form reached us
-    assert (c.phone, c.batch, c.quantity_unit, c.demands) == ("+8613800138000", "B2602-01", "吨", ["replace", "apology"])
+    assert (c.phone, c.batch, c.quantity_unit, c.demands) == (
+        "+8613800138000", "B2602-01", "吨", ["replace", "apology"])
     assert c.purchase_date.isoformat() == "2026-01-15"
     with db.read_sessions() as s:
         [a] = s.scalars(sa.select(Attachment).where(Attachment.complaint_id == c.id))
@@ -116,7 +117,7 @@ def test_a_visitor_files_a_quality_complaint_with_a_photo(client: Any, db: Any, 
     assert link is not None and link.group(1).startswith(f"/c/{c.number}?t=")
     assert f"http://127.0.0.1:5000/c/{c.number}?t=" in done.text  # the full address to keep
     case = client.get(link.group(1).replace("&amp;", "&"))
-    assert case.status_code == 200 and c.number in case.text and "已登记" in case.text or "受理" in case.text
+    assert case.status_code == 200 and c.number in case.text  # the visitor has no openid: the signed link opens it
 
 
 def test_a_service_complaint_skips_the_quality_steps_even_when_sent(client: Any, db: Any, world: World) -> None:
@@ -179,16 +180,13 @@ def test_a_step_conditioned_on_another_choice_is_read_only_when_it_applies(
 
 
 def _with_form(app: Any, form: dict[str, Any]) -> Any:
+    """The app's settings with ``[form]`` replaced (as a company's tousu.toml would set it)."""
     from dataclasses import replace
 
-    from handlers.config import load_policy
-
     settings = app.extensions["tousu"].settings
-    raw = copy.deepcopy(dict(settings.company_config)) if hasattr(settings, "company_config") else None
-    assert raw is None or isinstance(raw, dict)
     policy = settings.policy
-    new_form = build_form(form, quality_categories=policy.quality_categories)
-    return replace(settings, policy=replace(policy, form=new_form)) if load_policy else settings
+    form_ = build_form(form, quality_categories=policy.quality_categories)
+    return replace(settings, policy=replace(policy, form=form_))
 
 
 @pytest.mark.parametrize(("body", "name", "kind"), [
@@ -236,9 +234,8 @@ def test_a_missing_or_foreign_form_token_files_nothing_and_keeps_the_input(clien
     page = client.get(URL, environ_base={"REMOTE_ADDR": "10.9.9.9"})  # a token fetched from another address
     response = client.post(URL, data={"form_token": form_token(page.text), **SERVICE})
     assert response.status_code == 400
-    response = _post(client, SERVICE, headers={"Origin": "https://evil.example"}) if False else client.post(
-        URL, data={"form_token": form_token(client.get(URL).text), **SERVICE},
-        headers={"Origin": "https://evil.example"})
+    response = client.post(URL, data={"form_token": form_token(client.get(URL).text), **SERVICE},
+                           headers={"Origin": "https://evil.example"})  # posted from another site's page
     assert response.status_code == 400
     assert _complaints(db) == []
     assert _post(client, SERVICE).status_code == 303  # the same form from our own page goes through
