@@ -19,7 +19,8 @@ Abuse guard, without a CAPTCHA: per-address and per-phone rate limits (``[websit
 ``rate_per_phone``, counted in the console's Flask-Limiter storage: Redis when ``REDIS_URL`` is set), a honeypot
 field (filled → the bot is shown a thank-you page and nothing is filed), a form token signed for the visitor's
 address (cookie-free, so the page also works inside an ``<iframe>`` on the company's site) and an Origin check.
-Headers are the customer page's (own files only, no referrer: the end page's address carries the link token);
+Headers are the customer page's (own files only; no referrer from the end page, whose address carries the link
+token);
 ``[website] embed_origins`` names the sites that may frame it.
 """
 
@@ -37,6 +38,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import TemplateNotFound
 from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -167,9 +169,20 @@ class Field:
 
 
 def _prompt(step: Step) -> str | None:
+    """The hint under a field: the step's own question (a literal ``prompt`` from tousu.toml, else the chat's
+    template), unless ``templates/messages/intake/web/<key>`` words it for a page (the chat's "send your
+    location" or "reply 跳过" mean nothing here)."""
     if step.parser == "choice":
         return None  # the options are shown; the chat's "请选择…：" adds nothing
-    return step.prompt or render_message(step.template_name, ctx=runtime().context(), answers={}) or None
+    if step.prompt:
+        return step.prompt
+    ctx = runtime().context()
+    if step.template is None:
+        try:
+            return render_message(f"intake/web/{step.key}", ctx=ctx) or None
+        except TemplateNotFound:
+            pass
+    return render_message(step.template_name, ctx=ctx, answers={}) or None
 
 
 def _condition(form: Form, step: Step) -> list[tuple[str, list[str]]]:
@@ -315,7 +328,8 @@ def _thanks(number: str | None, token: str | None = None) -> ResponseReturnValue
         customer_link = url_for("customer.case", number=number, t=token)
         case_link = customer.case_url(number, now=rt.clock())
     return render_template("website/done.html", company=rt.settings.policy.company, number=number,
-                           customer_link=customer_link, case_link=case_link, received=received), 200
+                           customer_link=customer_link, case_link=case_link, received=received,
+                           link_days=customer.LINK_MAX_AGE.days), 200
 
 
 @bp.get("/complaint/done/<number>")
@@ -348,7 +362,9 @@ def headers(response: Response) -> Response:
     if not origins:
         h["X-Frame-Options"] = "DENY"
     h["X-Content-Type-Options"] = "nosniff"
-    h["Referrer-Policy"] = "no-referrer"
+    # The end page's address carries the case link's token: never sent on. The form page must keep its origin
+    # on its own POST (a browser under no-referrer sends "Origin: null", which the Origin check refuses).
+    h["Referrer-Policy"] = "no-referrer" if request.endpoint == "website.done" else "same-origin"
     if request.endpoint != "website.static":
         h["Cache-Control"] = "no-store"
     return response

@@ -5,6 +5,7 @@
   "use strict";
   var form = document.getElementById("complaint-form");
   if (!form) { return; }
+  form.classList.add("js");  /* steps now appear as they apply: their "…时填写" notes are for pages without script */
 
   function answers(key) {
     var holder = form.querySelector('[data-key="' + key + '"]');
@@ -47,8 +48,14 @@
     return "";
   }
 
+  var chosen = document.getElementById("f-photos-chosen");
+
   function showPhotoProblem() {
     var problem = photoProblem();
+    if (chosen && photos) {
+      var n = photos.files ? photos.files.length : 0;
+      chosen.textContent = n ? chosen.getAttribute("data-template").replace("{n}", String(n)) : "";
+    }
     if (photoError) {
       photoError.textContent = problem;
       photoError.hidden = !problem;

@@ -1,0 +1,109 @@
+"""The website's complaint page in a real browser: a visitor on a phone (390×844) and on a desktop picks the
+category (the quality steps appear only then), fills the chat's form, adds a photo, submits, gets the number
+and opens the case page by its link. Screenshots under tests/browser/screenshots/website-*.png."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import sqlalchemy as sa
+
+from storage.models import Attachment, Complaint, Source
+from tests.bot.console.support import START, Clock
+from tests.bot.website_support import png
+from tests.browser.conftest import expect, horizontal_overflow
+from tests.conftest import LiveServer
+from tests.handlers.test_workflow_support import make_world
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+
+@pytest.fixture
+def app(db: Any, app_config: dict[str, Any], tmp_path: Path) -> Any:
+    from bot import create_app
+
+    config = app_config | {"CLOCK": Clock(START), "TOUSU_ATTACHMENT_DIR": str(tmp_path / "evidence")}
+    built = create_app(config, database=db)
+    with db.transaction() as s:
+        make_world(s, app_config["COMPANY"], now=START)
+    return built
+
+
+def _file_a_quality_complaint(page: Page, live_server: LiveServer, tmp_path: Path,
+                              screenshot: Callable[..., Path], name: str) -> str:
+    page.goto(live_server.url + "/w/complaint?from=site")
+    expect(page.locator("h1")).to_have_text("在线投诉")
+    product = page.locator("#field-product_name")
+    expect(product).to_be_hidden()  # a quality step, before the category says so
+    assert horizontal_overflow(page) == 0
+    screenshot(page, f"website-{name}-empty", full_page=True)
+
+    page.locator("label.option", has_text="产品质量").click()
+    expect(product).to_be_visible()
+    page.fill("#f-complainant_name", "洛阳某某机械厂")
+    page.fill("#f-contact_person", "王工")
+    page.fill("#f-phone", "138 0013 8000")
+    page.fill("#f-product_name", "6061-T6铝板")
+    page.fill("#f-batch", "B2602-01")
+    page.fill("#f-purchase_date", "1月15日")
+    page.fill("#f-quantity", "3吨")
+    page.locator("#field-problem_type label.option", has_text="表面").first.click()
+    page.fill("#f-description", "铝板表面有划痕，影响使用")
+    page.fill("#f-loss", "无")
+    page.locator("#field-demands label.option").first.click()
+    photo = tmp_path / "IMG_0001.png"
+    photo.write_bytes(png(64, 48))
+    page.set_input_files("#f-photos", str(photo))
+    assert horizontal_overflow(page) == 0
+    screenshot(page, f"website-{name}-filled", full_page=True)
+    page.locator("button[type=submit]").click()
+
+    expect(page.locator(".hero-status")).to_have_text("投诉已提交")
+    number = page.locator("#case-number").inner_text()
+    assert number.isdigit()
+    assert horizontal_overflow(page) == 0
+    screenshot(page, f"website-{name}-done", full_page=True)
+    page.locator("#case-link").click()
+    expect(page.locator(".hero-label")).to_have_text(f"投诉编号 {number}")
+    screenshot(page, f"website-{name}-case", full_page=True)
+    return number
+
+
+def _check_filed(db: Any, number: str) -> None:
+    with db.read_sessions() as s:
+        c = s.scalar(sa.select(Complaint).where(Complaint.number == number))
+        assert c is not None and c.source is Source.WEBSITE and c.received_at == START
+        assert c.category == "product_quality" and c.product_name == "6061-T6铝板" and c.phone == "+8613800138000"
+        [a] = s.scalars(sa.select(Attachment).where(Attachment.complaint_id == c.id))
+        assert a.meta["content_type"] == "image/png"
+
+
+def test_a_visitor_on_a_phone_files_a_complaint_with_a_photo(phone_page: Page, live_server: LiveServer, db: Any,
+                                                             tmp_path: Path, screenshot: Callable[..., Path]) -> None:
+    number = _file_a_quality_complaint(phone_page, live_server, tmp_path, screenshot, "phone")
+    _check_filed(db, number)
+
+
+def test_a_visitor_on_a_desktop_files_a_complaint_with_a_photo(desktop_page: Page, live_server: LiveServer, db: Any,
+                                                               tmp_path: Path,
+                                                               screenshot: Callable[..., Path]) -> None:
+    number = _file_a_quality_complaint(desktop_page, live_server, tmp_path, screenshot, "desktop")
+    _check_filed(db, number)
+
+
+def test_the_page_checks_a_photos_size_before_sending(phone_page: Page, live_server: LiveServer,
+                                                     tmp_path: Path, screenshot: Callable[..., Path]) -> None:
+    page = phone_page
+    page.goto(live_server.url + "/w/complaint")
+    big = tmp_path / "big.png"
+    big.write_bytes(png() + b"\x00" * (11 * 1024 * 1024))
+    page.set_input_files("#f-photos", str(big))
+    expect(page.locator("#f-photos-error")).to_have_text("照片“big.png”超过 10 MB，请选择较小的照片。")
+    page.locator("button[type=submit]").click()
+    expect(page.locator("#f-photos-error")).to_be_visible()  # not sent: still the form, nothing lost
+    expect(page.locator("h1")).to_have_text("在线投诉")
+    screenshot(page, "website-phone-photo-too-large")
