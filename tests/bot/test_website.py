@@ -5,6 +5,7 @@ register_complaint with channel 网站 and the real received time; the number an
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -287,3 +288,35 @@ def test_the_page_can_be_switched_off_and_framed_only_by_named_sites(
     assert "X-Frame-Options" not in page.headers
     rt.settings = replace(rt.settings, policy=replace(policy, website=replace(policy.website, enabled=False)))
     assert client.get(URL).status_code == 404
+
+
+def test_a_website_case_is_rated_on_the_case_page_its_link_opens(client: Any, db: Any, world: World,
+                                                                 clock: Clock) -> None:
+    """The rating column (seed 004 四.5): a website visitor has no WeChat, yet holds the case page's link, so the
+    survey opens for their case as for a follower's, and the stars are given on that page."""
+    from handlers import customer, survey
+    from storage.models import Survey, SurveyStatus
+    from tests.bot.console.support import in_transaction
+    from tests.handlers.test_survey import FED_BACK, resolved
+
+    with in_transaction(db, world) as w:
+        case = resolved(w, category="delivery", openid=None, source=Source.WEBSITE, description="送货晚了三天",
+                        channel="phone")
+        phoned = resolved(w, category="delivery", openid=None, source=Source.PHONE, description="电话投诉送货慢",
+                          channel="phone")
+        assert survey.send_survey(w.session, phoned, ctx=w.at(FED_BACK + dt.timedelta(hours=3))) is None
+        sent = survey.send_survey(w.session, case, ctx=w.at(FED_BACK + dt.timedelta(hours=3)))
+        assert sent is not None and sent.status is SurveyStatus.SENT
+        number = case.number
+    clock.now = FED_BACK + dt.timedelta(hours=4)
+    link = customer.case_url(number, now=clock.now).removeprefix("http://127.0.0.1:5000")
+    page = client.get(link)
+    assert page.status_code == 200 and "满意度评价" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    answered = client.post(f"/c/{number}/survey?{link.split('?')[1]}",
+                           data={"csrf_token": csrf.group(1), "stars": "5", "comment": "很快"})
+    assert answered.status_code == 302 and "done=answered" in answered.headers["Location"]
+    with db.read_sessions() as s:
+        row = s.scalar(sa.select(Survey).where(Survey.complaint_id == case.id))
+        assert row is not None and row.status is SurveyStatus.ANSWERED and row.stars == 5
