@@ -74,6 +74,7 @@ class AdminArea(enum.StrEnum):
     PRESETS = "presets"
     OUTBOX = "outbox"
     AUDIT = "audit"
+    WEBSITE = "website"  # the website complaint page's links, embed snippets and QR code
 
 
 _R = ConsoleRole
@@ -86,6 +87,7 @@ ACCESS: Final[dict[AdminArea, frozenset[ConsoleRole] | None]] = {
     AdminArea.PRESETS: None,
     AdminArea.OUTBOX: frozenset({_R.ADMIN, _R.OFFICE}),
     AdminArea.AUDIT: frozenset({_R.ADMIN}),
+    AdminArea.WEBSITE: frozenset({_R.ADMIN, _R.OFFICE}),
 }
 
 
