@@ -344,6 +344,14 @@ def done(number: str) -> ResponseReturnValue:
     return _thanks(number, token)
 
 
+@bp.errorhandler(404)
+def not_found(exc: Exception) -> ResponseReturnValue:
+    """The page switched off (``[website] enabled = false``), or an end page that is not there: in Chinese."""
+    closed = request.endpoint == "website.complaint" or request.endpoint == "website.submit"
+    return render_template("website/done.html", company=runtime().settings.policy.company, number=None,
+                           invalid=not closed, closed=closed), 404
+
+
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
     return _page(413, problem="request_too_large")

@@ -267,7 +267,8 @@ def test_the_end_page_needs_the_cases_own_link(client: Any, db: Any, world: Worl
     response = _post(client, SERVICE)
     [c] = _complaints(db)
     assert client.get(f"/w/complaint/done/{c.number}").status_code == 404
-    assert client.get(f"/w/complaint/done/{c.number}?t=forged").status_code == 404
+    forged = client.get(f"/w/complaint/done/{c.number}?t=forged")
+    assert forged.status_code == 404 and "链接无效或已过期" in forged.text and c.number not in forged.text
     location = response.headers["Location"]
     token = location.split("?t=")[1]
     assert client.get(f"/w/complaint/done/{int(c.number) + 1}?t={token}").status_code == 404  # another case
@@ -287,7 +288,9 @@ def test_the_page_can_be_switched_off_and_framed_only_by_named_sites(
     assert "frame-ancestors https://www.example.com" in page.headers["Content-Security-Policy"]
     assert "X-Frame-Options" not in page.headers
     rt.settings = replace(rt.settings, policy=replace(policy, website=replace(policy.website, enabled=False)))
-    assert client.get(URL).status_code == 404
+    closed = client.get(URL)
+    assert closed.status_code == 404 and "在线投诉暂未开放" in closed.text
+    assert client.post(URL, data=SERVICE).status_code == 404
 
 
 def test_a_website_case_is_rated_on_the_case_page_its_link_opens(client: Any, db: Any, world: World,
