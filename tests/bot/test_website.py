@@ -323,3 +323,35 @@ def test_a_website_case_is_rated_on_the_case_page_its_link_opens(client: Any, db
     with db.read_sessions() as s:
         row = s.scalar(sa.select(Survey).where(Survey.complaint_id == case.id))
         assert row is not None and row.status is SurveyStatus.ANSWERED and row.stars == 5
+
+
+REDIS_URL = "redis://127.0.0.1:6379/3"
+
+
+def _redis_or_skip() -> Any:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    for key in client.scan_iter("*LIMITER/website/*"):
+        client.delete(key)
+    return client
+
+
+def test_two_workers_share_the_per_phone_count_through_redis(db: Any, world: World, app_config: dict[str, Any]) -> None:
+    """gunicorn runs several workers: with REDIS_URL the limits are the deployment's, not each worker's."""
+    from bot import create_app
+
+    store = _redis_or_skip()
+    workers = [create_app(app_config | {"REDIS_URL": REDIS_URL}, database=db).test_client() for _ in range(2)]
+    try:
+        assert _post(workers[0], SERVICE).status_code == 303
+        assert _post(workers[1], SERVICE).status_code == 303
+        assert _post(workers[0], SERVICE).status_code == 429  # 2 per day, counted across both
+        assert len(_complaints(db)) == 2
+    finally:
+        for key in store.scan_iter("*LIMITER/website/*"):
+            store.delete(key)
