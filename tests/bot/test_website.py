@@ -190,6 +190,19 @@ def _with_form(app: Any, form: dict[str, Any]) -> Any:
     return replace(settings, policy=replace(policy, form=form_))
 
 
+def test_the_option_lists_are_the_companys_own(client: Any, db: Any, world: World, app: Any) -> None:
+    """[form.options] replaces a list: the page offers it and accepts only its codes, as the chat does."""
+    app.extensions["tousu"].settings = _with_form(app, {"options": {"demand": [
+        {"code": "refund", "label": "退款"}, {"code": "visit", "label": "上门处理"}]}})
+    page = client.get(URL).text
+    assert 'value="visit"' in page and "上门处理" in page and 'value="replace"' not in page
+    refused = _post(client, {**SERVICE, "demands": ["replace"]})
+    assert refused.status_code == 422 and "您的诉求只能从列表中选择" in refused.text
+    assert _post(client, {**SERVICE, "demands": ["visit", "refund"]}).status_code == 303
+    [c] = _complaints(db)
+    assert c.demands == ["visit", "refund"]
+
+
 @pytest.mark.parametrize(("body", "name", "kind"), [
     (b"MZ\x90\x00" + b"\x00" * 100, "photo.jpg", "image/jpeg"),  # an .exe calling itself a photo
     (b"%PDF-1.7 fake", "scan.png", "image/png"),

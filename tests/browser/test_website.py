@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from storage.models import Attachment, Complaint, Source
 from tests.bot.console.support import START, Clock
 from tests.bot.website_support import png
-from tests.browser.conftest import expect, horizontal_overflow
+from tests.browser.conftest import PHONE, expect, horizontal_overflow
 from tests.conftest import LiveServer
 from tests.handlers.test_workflow_support import make_world
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 
 @pytest.fixture
@@ -107,3 +107,39 @@ def test_the_page_checks_a_photos_size_before_sending(phone_page: Page, live_ser
     expect(page.locator("#f-photos-error")).to_be_visible()  # not sent: still the form, nothing lost
     expect(page.locator("h1")).to_have_text("在线投诉")
     screenshot(page, "website-phone-photo-too-large")
+
+
+def test_a_wrong_answer_comes_back_with_the_chats_hint_and_the_input_kept(
+        browser: Browser, live_server: LiveServer, db: Any, screenshot: Callable[..., Path]) -> None:
+    """The refused form is an HTTP 422 (which the phone_page fixture would count as a fault): its own context."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(live_server.url + "/w/complaint")
+        page.locator("label.option", has_text="服务态度").click()
+        expect(page.locator("#field-product_name")).to_be_hidden()
+        page.fill("#f-complainant_name", "张三")
+        page.fill("#f-phone", "12345")
+        page.fill("#f-description", "送货司机态度很差，还乱扔包装")
+        page.fill("#f-loss", "无")
+        page.locator("#field-demands label.option").first.click()
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            page.locator("button[type=submit]").click()
+        assert posted.value.status == 422
+        expect(page.locator("#f-phone-error")).to_contain_text("手机号应为11位数字（您输入了5位）")
+        expect(page.locator("#f-phone")).to_have_value("12345")
+        expect(page.locator("#f-description")).to_have_value("送货司机态度很差，还乱扔包装")
+        expect(page.locator("#field-product_name")).to_be_hidden()  # still a service complaint
+        assert horizontal_overflow(page) == 0
+        screenshot(page, "website-phone-refused", full_page=True)
+        page.fill("#f-phone", "13900139000")
+        page.locator("button[type=submit]").click()
+        expect(page.locator(".hero-status")).to_have_text("投诉已提交")
+    finally:
+        context.close()
+    assert errors == []
+    with db.read_sessions() as s:
+        assert s.scalar(sa.select(Complaint.phone).where(Complaint.source == Source.WEBSITE)) == "+8613900139000"
