@@ -263,8 +263,10 @@ def submit() -> ResponseReturnValue:
     rt = runtime()
     ctx = rt.context()
     entry = read_entry(_form(), raw, today=ctx.today)
-    photos, photo_problem = _photos(uploads, settings)
     evidence = _evidence_step()
+    if evidence is None or settings.max_photos == 0:
+        uploads = []  # no photo field on the page: whatever a crafted request sends is not kept
+    photos, photo_problem = _photos(uploads, settings)
     if photo_problem is None and evidence is not None and evidence.required and not photos:
         photo_problem = ("required", None)
     if not entry.ok or photo_problem is not None:
@@ -276,8 +278,7 @@ def submit() -> ResponseReturnValue:
     written: list[Path] = []
     try:
         with rt.db.transaction() as s:
-            rows = store_photos(s, photos, root, ctx.now)
-            written = [root / str(row.meta["path"]) for row in rows]
+            rows = store_photos(s, photos, root, ctx.now, written=written)
             filed = register_website(s, ctx, answers=entry.answers, attachments=rows, entry=_entry_param() or None)
             number = filed.number
     except IncompleteDraft as exc:  # read_entry asks every required step; a form changed mid-request

@@ -158,11 +158,13 @@ def check_photo(data: bytes, declared_type: str | None, settings: WebsiteSetting
     return Photo(data=data, kind=found, declared_type=evidence.base_type(declared_type))
 
 
-def store_photos(session: Session, photos: Sequence[Photo], root: Path, now: dt.datetime) -> list[Attachment]:
+def store_photos(session: Session, photos: Sequence[Photo], root: Path, now: dt.datetime, *,
+                 written: list[Path] | None = None) -> list[Attachment]:
     """Attachment rows for ``photos`` with their files written under ``root`` (flushes for the ids).
 
-    Each file is written to a temporary name and renamed, so a reader never sees half a photo; the caller
-    removes the files if its transaction does not commit (no row would name them)."""
+    Each file is written to a temporary name and renamed, so a reader never sees half a photo. Every file
+    is added to ``written`` as soon as it exists, so the caller can remove them if its transaction does not
+    commit (no row would name them), even when this fails half-way."""
     rows: list[Attachment] = []
     for photo in photos:
         row = Attachment(kind=AttachmentKind.IMAGE, created_at=now, meta={})
@@ -177,6 +179,8 @@ def store_photos(session: Session, photos: Sequence[Photo], root: Path, now: dt.
             handle.flush()
             os.fsync(handle.fileno())
         temporary.replace(target)
+        if written is not None:
+            written.append(target)
         row.meta = {
             "path": relative.as_posix(), "content_type": photo.kind.mimetype, "size": len(photo.data),
             "sha256": hashlib.sha256(photo.data).hexdigest(), "declared_type": photo.declared_type,

@@ -368,3 +368,30 @@ def test_two_workers_share_the_per_phone_count_through_redis(db: Any, world: Wor
     finally:
         for key in store.scan_iter("*LIMITER/website/*"):
             store.delete(key)
+
+
+def test_a_failed_registration_leaves_no_photo_file_behind(client: Any, db: Any, world: World, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.website
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(bot.website, "register_website", broken)
+    with pytest.raises(RuntimeError):
+        _post(client, SERVICE, photos=[(png(), "a.png", "image/png")])
+    assert [p for p in (tmp_path / "evidence").rglob("*") if p.is_file()] == []
+    with db.read_sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+
+
+def test_without_a_photo_field_uploads_are_not_kept(client: Any, db: Any, world: World, app: Any) -> None:
+    from dataclasses import replace
+
+    rt = app.extensions["tousu"]
+    rt.settings = replace(rt.settings, policy=replace(rt.settings.policy, website=replace(
+        rt.settings.policy.website, max_photos=0)))
+    assert 'type="file"' not in client.get(URL).text
+    assert _post(client, SERVICE, photos=[(png(), "a.png", "image/png")]).status_code == 303
+    with db.read_sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
