@@ -143,3 +143,46 @@ def test_a_wrong_answer_comes_back_with_the_chats_hint_and_the_input_kept(
     assert errors == []
     with db.read_sessions() as s:
         assert s.scalar(sa.select(Complaint.phone).where(Complaint.source == Source.WEBSITE)) == "+8613900139000"
+
+
+def test_the_page_works_inside_the_company_sites_iframe(app: Any, desktop_page: Page, live_server: LiveServer,
+                                                        db: Any, screenshot: Callable[..., Path]) -> None:
+    """The <iframe> snippet of 管理 → 网站投诉入口 on the company's site (another origin, named in
+    ``[website] embed_origins``): the form loads and files inside the frame (no cookie is needed), and the case
+    link opens the case page in the whole window."""
+    from dataclasses import replace
+
+    # The "company site": another origin (localhost, not 127.0.0.1).
+    site = live_server.url.replace("127.0.0.1", "localhost")
+    rt = app.extensions["tousu"]
+    rt.settings = replace(rt.settings, policy=replace(rt.settings.policy, website=replace(
+        rt.settings.policy.website, embed_origins=(site,))))
+    page = desktop_page
+    host = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+            '<title>示例铝业 · 客户服务</title></head><body><h1>客户服务</h1>'
+            f'<iframe src="{live_server.url}/w/complaint?from=site" title="在线投诉" width="100%" height="1400" '
+            'loading="lazy"></iframe></body></html>')
+    # served by the same loopback server under another host name (a page fulfilled by the test itself counts
+    # as public, and Chromium blocks a public page framing a loopback one)
+    app.add_url_rule("/test-host/service", "test_host",
+                     lambda: (host, 200, {"Content-Type": "text/html; charset=utf-8"}))
+    page.goto(f"{site}/test-host/service")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("h1")).to_have_text("在线投诉")
+    frame.locator("label.option", has_text="交付物流").click()
+    frame.locator("#f-complainant_name").fill("李四")
+    frame.locator("#f-phone").fill("13700137000")
+    frame.locator("#f-description").fill("到货晚了三天，耽误了生产")
+    frame.locator("#f-loss").fill("停工半天，约2000元")
+    frame.locator("#field-demands label.option").first.click()
+    frame.locator("button[type=submit]").click()
+    expect(frame.locator(".hero-status")).to_have_text("投诉已提交")
+    number = frame.locator("#case-number").inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "website-desktop-iframe-done")
+    frame.locator("#case-link").click()
+    page.wait_for_url(f"{live_server.url}/c/{number}?t=*")  # target=_top: the case page owns the window
+    expect(page.locator(".hero-label")).to_have_text(f"投诉编号 {number}")
+    with db.read_sessions() as s:
+        c = s.scalar(sa.select(Complaint).where(Complaint.number == number))
+        assert c is not None and c.source is Source.WEBSITE and c.category == "delivery"
