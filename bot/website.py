@@ -283,7 +283,7 @@ def submit() -> ResponseReturnValue:
             number = filed.number
     except IncompleteDraft as exc:  # read_entry asks every required step; a form changed mid-request
         _remove(written)
-        entry.errors.update({key: render_message("intake/note/required", step=_form().step(key)) for key in exc.keys})
+        entry.errors.update({key: render_message("intake/entry/required", step=_form().step(key)) for key in exc.keys})
         return _page(422, raw=raw, entry=entry, problem="check")
     except BaseException:
         _remove(written)

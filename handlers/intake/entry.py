@@ -17,6 +17,7 @@ from typing import Any
 
 from handlers.intake.fields import parse_answer
 from handlers.intake.form import Form, Step
+from handlers.render import render_message
 
 
 def entry_steps(form: Form, answers: Mapping[str, Any]) -> list[Step]:
@@ -61,14 +62,19 @@ def read_entry(form: Form, raw: Mapping[str, str | Sequence[str]], *, today: dt.
         text = (value if isinstance(value, str) else " ".join(value or ())).strip()
         if not text:
             if step.required:
-                entry.errors[step.key] = f"请填写{step.label}"
+                entry.errors[step.key] = _says("required", step)
             continue
         parsed = parse_answer(step, text, today=today)
         if parsed.accepted:
             entry.answers[step.key] = parsed.value
         else:
-            entry.errors[step.key] = parsed.hint or f"{step.label}无法识别"
+            entry.errors[step.key] = parsed.hint or _says("unreadable", step)
     return entry
+
+
+def _says(name: str, step: Step) -> str:
+    """What a page says under a step it cannot take (``templates/messages/intake/entry/<name>``)."""
+    return render_message(f"intake/entry/{name}", step=step)
 
 
 def _codes(value: str | Sequence[str] | None) -> list[str]:
@@ -82,14 +88,14 @@ def _choice(step: Step, codes: list[str], errors: dict[str, str]) -> dict[str, A
     known = {option.code for option in step.options}
     unknown = [code for code in codes if code not in known]
     if unknown:
-        errors[step.key] = f"{step.label}只能从列表中选择"
+        errors[step.key] = _says("unknown_option", step)
         return {}
     if not codes:
         if step.required:
-            errors[step.key] = f"请选择{step.label}"
+            errors[step.key] = _says("required", step)
         return {}
     if not step.multi and len(codes) > 1:
-        errors[step.key] = f"{step.label}只能选一项"
+        errors[step.key] = _says("one_option", step)
         return {}
     return {step.key: list(dict.fromkeys(codes))}
 
