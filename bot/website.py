@@ -142,9 +142,16 @@ def _origin_of(url: str) -> str:
 
 
 def _within(rate: str, scope: str, key: str) -> bool:
-    """Count one more against ``rate`` for ``key``; False once it is over (the console's limiter storage)."""
-    strategy = limiter.limiter
-    return all([strategy.hit(item, "website", scope, key) for item in parse_many(rate)])
+    """Count one more against ``rate`` for ``key``; False once it is over (the console's limiter storage).
+
+    When the counters cannot be reached (Redis down) the complaint is let through, with a warning: filing a
+    complaint matters more than the guard, and the honeypot and the form token still stand."""
+    try:
+        strategy = limiter.limiter
+        return all([strategy.hit(item, "website", scope, key) for item in parse_many(rate)])
+    except Exception as exc:  # whatever the storage raises: redis, connection, timeout
+        log.warning("website rate limit %s not counted (%s): let through", scope, type(exc).__name__)
+        return True
 
 
 def _phone_key(e164: str) -> str:

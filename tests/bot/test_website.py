@@ -395,3 +395,19 @@ def test_without_a_photo_field_uploads_are_not_kept(client: Any, db: Any, world:
     assert _post(client, SERVICE, photos=[(png(), "a.png", "image/png")]).status_code == 303
     with db.read_sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+
+
+def test_a_rate_limit_store_outage_does_not_stop_a_complaint(client: Any, db: Any, world: World, app: Any,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    import redis
+
+    from bot.console.extensions import limiter
+
+    def down(*args: Any, **kwargs: Any) -> bool:
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(limiter.limiter, "hit", down)
+    assert _post(client, SERVICE).status_code == 303
+    assert len(_complaints(db)) == 1
+    assert "website rate limit ip not counted (ConnectionError): let through" in caplog.text
