@@ -178,6 +178,7 @@ def test_the_website_entry_page_shows_its_qr_code(phone_page: Page, live_server:
     page.get_by_role("link", name="网站投诉入口").click()
     qr = page.locator("#qr")
     expect(qr).to_be_visible()
-    assert page.evaluate("document.getElementById('qr').naturalWidth") > 100
+    # loaded, not only laid out (its width and height are in the markup): waits for the image itself
+    page.wait_for_function("document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 100")
     expect(page.locator("#link-menu")).to_have_text("http://127.0.0.1:5000/w/complaint?from=menu")
     screenshot(page, "admin-website-qr-phone", full_page=True)
