@@ -18,7 +18,7 @@ system. This page is that column, public and phone-first, and the same intake as
 Abuse guard, without a CAPTCHA: per-address and per-phone rate limits (``[website] rate_per_ip`` /
 ``rate_per_phone``, counted in the console's Flask-Limiter storage: Redis when ``REDIS_URL`` is set), a honeypot
 field (filled → the bot is shown a thank-you page and nothing is filed), a form token signed for the visitor's
-address (cookie-free, so the page also works inside an ``<iframe>`` on the company's site) and an Origin check.
+network (cookie-free, so the page also works inside an ``<iframe>`` on the company's site) and an Origin check.
 Headers are the customer page's (own files only; no referrer from the end page, whose address carries the link
 token);
 ``[website] embed_origins`` names the sites that may frame it.
@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,15 @@ def _open() -> None:
 
 
 def _address_digest() -> str:
-    return hashlib.sha256((request.remote_addr or "-").encode()).hexdigest()[:24]
+    """The visitor's network (IPv4 /24, IPv6 /64), digested: a phone whose carrier moves it to another address
+    of its pool, or an IPv6 privacy address that rotates, keeps a valid token; another site's server does not."""
+    address = request.remote_addr or "-"
+    try:
+        ip = ipaddress.ip_address(address)
+        network = str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 64}", strict=False))
+    except ValueError:
+        network = address
+    return hashlib.sha256(network.encode()).hexdigest()[:24]
 
 
 def _signer() -> URLSafeSerializer:
@@ -107,7 +116,7 @@ def _signer() -> URLSafeSerializer:
 
 
 def _form_token() -> str:
-    """A token for this visitor's address, issued now: a page fetched elsewhere (a site posting through
+    """A token for this visitor's network, issued now: a page fetched elsewhere (a site posting through
     visitors' browsers) does not carry one that fits."""
     return str(_signer().dumps({"a": _address_digest(), "at": int(runtime().clock().timestamp())}))
 

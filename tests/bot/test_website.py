@@ -245,7 +245,7 @@ def test_a_missing_or_foreign_form_token_files_nothing_and_keeps_the_input(clien
                                                                           world: World) -> None:
     response = _post(client, SERVICE, token="forged")
     assert response.status_code == 400 and "页面已过期" in response.text and 'value="张三"' in response.text
-    page = client.get(URL, environ_base={"REMOTE_ADDR": "10.9.9.9"})  # a token fetched from another address
+    page = client.get(URL, environ_base={"REMOTE_ADDR": "10.9.9.9"})  # a token fetched from another network
     response = client.post(URL, data={"form_token": form_token(page.text), **SERVICE})
     assert response.status_code == 400
     response = client.post(URL, data={"form_token": form_token(client.get(URL).text), **SERVICE},
@@ -253,6 +253,11 @@ def test_a_missing_or_foreign_form_token_files_nothing_and_keeps_the_input(clien
     assert response.status_code == 400
     assert _complaints(db) == []
     assert _post(client, SERVICE).status_code == 303  # the same form from our own page goes through
+    # a phone moved to another address of its carrier's pool (same /24) mid-form keeps its token
+    page = client.get(URL, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    moved = client.post(URL, data={"form_token": form_token(page.text), **SERVICE, "phone": "13800138000"},
+                        environ_base={"REMOTE_ADDR": "203.0.113.200"})
+    assert moved.status_code == 303
 
 
 def test_the_rate_limit_per_address(client: Any, db: Any, world: World) -> None:
