@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         rt.clock = config["CLOCK"]
     app.extensions["tousu"] = rt
 
-    from bot import console, customer, errors, health, webhook
+    from bot import console, customer, errors, health, webhook, website
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         app.register_blueprint(simulator.bp)
     console.init_app(app, settings, config)
     customer.init_app(app, settings)  # the customer's case page /c/<number> and its survey
+    website.init_app(app)  # the website's complaint page /w/complaint (after the console: its limiter)
     _log_to_stderr_unless_configured()
     return app
 

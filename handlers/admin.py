@@ -77,6 +77,7 @@ class AdminArea(enum.StrEnum):
     OUTBOX = "outbox"
     AUDIT = "audit"
     RECORDS = "records"
+    WEBSITE = "website"  # the website complaint page's links, embed snippets and QR code
 
 
 _R = ConsoleRole
@@ -90,6 +91,7 @@ ACCESS: Final[dict[AdminArea, frozenset[ConsoleRole] | None]] = {
     AdminArea.OUTBOX: frozenset({_R.ADMIN, _R.OFFICE}),
     AdminArea.AUDIT: frozenset({_R.ADMIN}),
     AdminArea.RECORDS: frozenset({_R.ADMIN, _R.MANAGEMENT}),
+    AdminArea.WEBSITE: frozenset({_R.ADMIN, _R.OFFICE}),
 }
 
 

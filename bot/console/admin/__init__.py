@@ -10,14 +10,14 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from bot.console.admin import audit, calendar, faq, org, outbox, presets, records
+from bot.console.admin import audit, calendar, faq, org, outbox, presets, records, website
 from bot.runtime import runtime
 from handlers.admin import areas_for
 from handlers.performance import performance_scope
 from storage.models import Staff
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-for child in (faq.bp, org.bp, calendar.bp, presets.bp, outbox.bp, audit.bp, records.bp):
+for child in (faq.bp, org.bp, calendar.bp, presets.bp, outbox.bp, audit.bp, records.bp, website.bp):
     bp.register_blueprint(child)
 
 
