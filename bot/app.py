@@ -54,7 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         rt.clock = config["CLOCK"]
     app.extensions["tousu"] = rt
 
-    from bot import api, console, customer, errors, health, webhook
+    from bot import api, console, customer, errors, health, webhook, website
     from handlers import webhooks
 
     app.register_blueprint(webhook.bp)
@@ -66,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
         app.register_blueprint(simulator.bp)
     console.init_app(app, settings, config)
     customer.init_app(app, settings)  # the customer's case page /c/<number> and its survey
+    website.init_app(app)  # the website's complaint page /w/complaint (after the console: its limiter)
     api.init_app(app)  # the REST API /api/v1 (bot/api/)
     webhooks.configure(settings.policy.webhooks)  # [webhooks]: state changes queue signed POSTs
     _log_to_stderr_unless_configured()

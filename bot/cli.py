@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -97,6 +99,49 @@ def db_upgrade(revision: str) -> None:
                + (f"already at {after}" if before == after else f"migrated {before or 'empty'} -> {after}"))
 
 
+@db.command("backup")
+@click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), default=Path("backups"),
+              show_default=True, help="Folder the backup folder is made in.")
+def db_backup(to: Path) -> None:
+    """Back up the database (SQLite online backup / pg_dump custom format) and the evidence files."""
+    from storage.backup import BackupError, backup
+    from storage.db import Database
+
+    settings = _settings()
+    database = Database(settings.database_url)
+    try:
+        folder, manifest = backup(database.engine, settings.attachment_dir, to, now=dt.datetime.now(dt.UTC))
+    except BackupError as exc:
+        click.echo(f"tousu: backup failed: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        database.dispose()
+    figures = ", ".join(f"{table} {n}" for table, n in manifest.counts.items())
+    click.echo(f"backup {folder}: {manifest.dialect} database at {manifest.revision} ({figures}); "
+               f"{len(manifest.files)} evidence files")
+
+
+@db.command("restore")
+@click.argument("backup_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def db_restore(backup_dir: Path) -> None:
+    """Restore a backup into the EMPTY database of DATABASE_URL and its files into TOUSU_ATTACHMENT_DIR."""
+    from storage.backup import BackupError, restore
+    from storage.db import Database
+
+    settings = _settings()
+    database = Database(settings.database_url)
+    try:
+        manifest = restore(database.engine, settings.attachment_dir, backup_dir)
+    except BackupError as exc:
+        click.echo(f"tousu: restore refused: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        database.dispose()
+    figures = ", ".join(f"{table} {n}" for table, n in manifest.counts.items())
+    click.echo(f"restored {backup_dir} (made {manifest.created_at}, {manifest.revision}): {figures}; "
+               f"{len(manifest.files)} evidence files checked; run `tousu db upgrade` next")
+
+
 @db.command("revision")
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:
@@ -177,12 +222,14 @@ from bot.commands.api_token import api_token  # noqa: E402
 from bot.commands.calendar import calendar  # noqa: E402
 from bot.commands.menu import menu  # noqa: E402
 from bot.commands.org import org  # noqa: E402
+from bot.commands.records import records  # noqa: E402
 from bot.commands.user import user  # noqa: E402
 
 main.add_command(api_token)
 main.add_command(calendar)
 main.add_command(menu)
 main.add_command(org)
+main.add_command(records)
 main.add_command(user)
 
 

@@ -10,6 +10,15 @@ A staff card's link opens the case as WeCom would: signed in as the person who t
 credentials there is no WeCom OAuth to ask, so the staff pane offers one link per recipient ("以 赵磊 身份
 打开") that signs in as that person directly (:func:`wecom_signin`, dev mode only). With credentials the
 card's own link goes through the real OAuth flow.
+
+A customer's message links to their case page (<a href> in the text, as WeChat shows it): the page shows
+it as a link, pointed at the server the simulator runs on (:func:`here`), so `make run` on any port, or a
+test's server, opens the case page the message names.
+
+The staff pane also plays the WeCom app's chat (企业微信指令): pick a person of the org chart, type a command
+(待办, 查 26110001, 进度 26110001 已联系客户 …); :func:`wecom_send` signs and encrypts it exactly as WeCom's
+servers do (`WeComSide`), posts it to the real /wecom endpoint, and answers the decrypted passive reply with
+the rest of a long answer (the pieces queued to that person as WeCom app messages).
 """
 
 from __future__ import annotations
@@ -27,8 +36,17 @@ from werkzeug.exceptions import BadRequest
 
 from bot.console.wecom_auth import sign_in_userid
 from bot.runtime import runtime
-from bot.wechat_sim import Mode, WeChatSide
-from storage.models import DevSinkMessage, OutboxChannel, OutboxMessage, OutboxStatus, Staff
+from bot.wechat_sim import Mode, WeChatSide, WeComSide, next_msg_id
+from storage.inbound import find_inbound
+from storage.models import (
+    DevSinkMessage,
+    InboundChannel,
+    OutboxChannel,
+    OutboxMessage,
+    OutboxStatus,
+    Staff,
+    is_local_userid,
+)
 
 #: Scripts and style sheets of tousu's pages, served from files so that no page needs inline code.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -71,7 +89,54 @@ def content_of(data: dict[str, Any]) -> str:
 
 @bp.get("")
 def page() -> ResponseReturnValue:
-    return render_template("simulator.html", menu=MENU, company={"name": runtime().settings.policy.company.name})
+    return render_template("simulator.html", menu=MENU, company={"name": runtime().settings.policy.company.name},
+                           staff=org_chart_people())
+
+
+def org_chart_people() -> list[dict[str, str]]:
+    """The active people of the org chart (those WeCom knows), to type WeCom commands as."""
+    with runtime().db.read_sessions() as s:
+        people = s.execute(sa.select(Staff.wecom_userid, Staff.name).where(Staff.active.is_(True))
+                           .order_by(Staff.department_id, Staff.id)).all()
+    return [{"userid": userid, "name": name} for userid, name in people if not is_local_userid(userid)]
+
+
+def wecom_side() -> WeComSide:
+    s = runtime().settings
+    if not (s.wecom_token and s.wecom_aes_key and s.wecom_corp_id):
+        abort(404)
+    return WeComSide(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id, agent_id=s.wecom_agent_id or 1000002)
+
+
+@bp.post("/wecom/send")
+def wecom_send() -> ResponseReturnValue:
+    """One WeCom app message from ``userid``, as WeCom's servers would push it to /wecom; the answer's pieces."""
+    data = request.get_json(silent=True) or {}
+    userid = str(data.get("userid") or "").strip()
+    content = content_of(data)
+    if not userid or len(userid) > 64:
+        raise BadRequest("userid required")
+    if not content.strip():
+        raise BadRequest("empty text")
+    side = wecom_side()
+    msg_id = next_msg_id()
+    signed = side.sign(side.text(userid, content, msg_id=msg_id))
+    response = requests.post(request.host_url.rstrip("/") + "/wecom", params=signed.params, data=signed.body,
+                             headers={"Content-Type": "text/xml"}, timeout=10)
+    reply = side.open_reply(response.content) if response.ok else {}
+    pieces = [reply["Content"]] if reply.get("Content") else []
+    with runtime().db.read_sessions() as s:
+        inbound = find_inbound(s, InboundChannel.WECOM, f"msg:{msg_id}")
+        if inbound is not None:
+            pieces += [m.payload.get("text") or "" for m in s.scalars(
+                sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"reply:{inbound.id}:%"))
+                .order_by(OutboxMessage.id))]
+    return jsonify(
+        status=response.status_code,
+        replies=pieces,
+        raw_status=response.text if not response.ok else None,
+        request={"url": "/wecom?" + urlencode(signed.params), "params": signed.params, "body": signed.body.decode()},
+    )
 
 
 @bp.post("/send")
@@ -93,7 +158,7 @@ def send() -> ResponseReturnValue:
     reply = side.open_reply(response.content) if response.ok else {}
     return jsonify(
         status=response.status_code,
-        reply=reply.get("Content"),
+        reply=here(reply.get("Content")),
         raw_status=response.text if not response.ok else None,
         request={"url": "/wechat?" + urlencode(signed.params), "params": signed.params, "body": signed.body.decode()},
     )
@@ -119,6 +184,8 @@ def feed() -> ResponseReturnValue:
         return row(f"outbox-{m.id}", m.channel, m.recipient, m.payload, m.created_at, "待发送", False)
 
     customer = [sent(m) for m in sink if m.recipient == openid] + [pending(m) for m in queued if m.recipient == openid]
+    for r in customer:
+        r["text"] = here(r["text"])
     staff = [sent(m) for m in sink if m.channel == OutboxChannel.WECOM_APP]
     staff += [pending(m) for m in queued if m.channel == OutboxChannel.WECOM_APP]
     add_open_links(staff)
@@ -142,6 +209,12 @@ def add_open_links(rows: list[dict[str, Any]]) -> None:
             {"label": names.get(u, u), "href": url_for("simulator.wecom_signin", userid=u, next=target)}
             for u in r["to"].split("|") if u
         ]
+
+
+def here(text: str | None) -> str | None:
+    """``text`` with its links to the public address (PUBLIC_BASE_URL) pointed at this server instead."""
+    public = runtime().settings.public_base_url.rstrip("/")
+    return text.replace(f'href="{public}/', f'href="{request.host_url}') if text else text
 
 
 @bp.get("/wecom/signin")

@@ -17,7 +17,9 @@ accounts       admin                                       console passwords, di
 calendar       admin, office                               公司例外 (working-day exceptions)
 presets        everyone signed in                          时限预设 in force, read-only
 outbox         admin, office                               发送失败的消息 and 重新发送
-audit          admin                                       安全审计
+audit          admin                                       安全审计 (and 个人信息访问: views/exports of personal data)
+records        admin, management                           档案销毁: cases past their keeping time; management
+                                                           approves their destruction (`handlers.records`)
 =============  ==========================================  ==============================================
 
 A page of an area someone may not use answers 403 (the pages are no secret; unlike a case, whose existence
@@ -74,6 +76,8 @@ class AdminArea(enum.StrEnum):
     PRESETS = "presets"
     OUTBOX = "outbox"
     AUDIT = "audit"
+    RECORDS = "records"
+    WEBSITE = "website"  # the website complaint page's links, embed snippets and QR code
 
 
 _R = ConsoleRole
@@ -86,6 +90,8 @@ ACCESS: Final[dict[AdminArea, frozenset[ConsoleRole] | None]] = {
     AdminArea.PRESETS: None,
     AdminArea.OUTBOX: frozenset({_R.ADMIN, _R.OFFICE}),
     AdminArea.AUDIT: frozenset({_R.ADMIN}),
+    AdminArea.RECORDS: frozenset({_R.ADMIN, _R.MANAGEMENT}),
+    AdminArea.WEBSITE: frozenset({_R.ADMIN, _R.OFFICE}),
 }
 
 
@@ -511,6 +517,8 @@ class AuditFilter:
     action: str = ""  # an exact action code, or a prefix ending in "." (``login.``)
     since: dt.date | None = None  # Asia/Shanghai days, inclusive
     until: dt.date | None = None
+    case: str = ""  # a complaint number: the rows about that case
+    personal_only: bool = False  # only views and exports that showed personal data unmasked
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -529,6 +537,12 @@ def audit_events(session: Session, where: AuditFilter, *, page: int = 1, per_pag
         query = query.where(AuditEvent.action.startswith(where.action, autoescape=True))
     elif where.action:
         query = query.where(AuditEvent.action == where.action)
+    if where.case.strip():
+        number = where.case.strip()
+        query = query.where(sa.or_(AuditEvent.subject == number, AuditEvent.complaint_id.in_(
+            sa.select(Complaint.id).where(Complaint.number == number))))
+    if where.personal_only:
+        query = query.where(AuditEvent.personal_data.is_(True))
     if where.since is not None:
         query = query.where(AuditEvent.at >= _day_start(where.since))
     if where.until is not None:

@@ -20,6 +20,8 @@ section                            parsed by
 ``[console]``                      ``handlers.accounts.parse_console``
 ``[wechat_templates]``             ``handlers.workflow.customer_messages.parse_wechat_templates``
 ``[survey]``                       ``handlers.survey.parse_survey`` (after [sla]/[workflow]: it names presets)
+``[website]``                      ``handlers.intake.website.parse_website`` (the public complaint page)
+``[webhooks]``                     ``handlers.webhooks.parse_webhooks`` (signed POSTs of state changes)
 ``[sla]``, ``[workflow]``,         ``handlers.workflow.settings.parse_settings`` (the presets, the
 ``[calendar]``                     category → preset table and the calendar rules belong together)
 =================================  ==============================================================
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from handlers.faq import FaqSeed
     from handlers.intake.form import Form
     from handlers.intake.settings import IntakeSettings
+    from handlers.intake.website import WebsiteSettings
     from handlers.org import OrgChart
     from handlers.sla.calendar_store import CalendarRules
     from handlers.survey import SurveySettings
@@ -54,7 +57,7 @@ class PolicyError(ValueError):
 
 SECTIONS = frozenset(
     {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console",
-     "wechat_templates", "survey", "webhooks"}
+     "wechat_templates", "survey", "website", "webhooks"}
 )
 SUPPORTED_TIMEZONE = "Asia/Shanghai"
 
@@ -82,6 +85,7 @@ class CompanyPolicy:
     console: ConsolePolicy
     wechat_templates: WeChatTemplates  # template message per purpose of a customer message
     survey: SurveySettings  # [survey]: satisfaction survey timing and the rules its answers set off
+    website: WebsiteSettings  # [website]: the public complaint page's limits and who may embed it
     webhooks: WebhookPolicy | None = None  # [webhooks]: signed POSTs of each state change (None: off)
 
     @property
@@ -129,6 +133,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
     from handlers.faq import parse_faq_seeds
     from handlers.intake.form import build_form
     from handlers.intake.settings import intake_settings
+    from handlers.intake.website import parse_website
     from handlers.org import parse_org
     from handlers.survey import parse_survey
     from handlers.webhooks import parse_webhooks
@@ -157,6 +162,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
         wechat_templates=parse_wechat_templates(_table(raw, "wechat_templates")),
         survey=parse_survey(_table(raw, "survey"), presets=frozenset(workflow.presets),
                             satisfied_score=workflow.satisfied_score),
+        website=parse_website(_table(raw, "website")),
         webhooks=parse_webhooks(_table(raw, "webhooks")),
     )
 

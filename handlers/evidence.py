@@ -18,10 +18,12 @@ to our disk; this module holds its rules, as plain functions on a Session and on
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import sqlalchemy as sa
@@ -189,6 +191,35 @@ def stored_path(attachment_id: int, extension: str) -> PurePosixPath:
     return PurePosixPath(f"{attachment_id // 1000:03d}") / f"{int(attachment_id)}.{extension}"
 
 
+def stored_files(meta: dict[str, Any] | None) -> list[PurePosixPath]:
+    """The files an attachment's ``meta`` names, relative to the attachment folder: the served file and, for
+    a converted voice, its original."""
+    meta = meta or {}
+    return [PurePosixPath(str(meta[key])) for key in ("path", "original_path") if meta.get(key)]
+
+
+def attachment_id_of(name: str) -> int | None:
+    """The attachment id a stored file's name starts with (``123.jpg`` → 123); None for anything else
+    (a ``.part`` file of a download in progress, a stray file)."""
+    stem = name.split(".", 1)[0]
+    return int(stem) if not name.startswith(".") and stem.isdigit() and "." in name else None
+
+
+def remove_files(root: Path, files: Iterable[PurePosixPath]) -> int:
+    """Delete these evidence files under ``root`` (call it after the commit that dropped their rows);
+    returns how many were there. A path that would leave ``root`` is ignored."""
+    base = root.resolve()
+    removed = 0
+    for relative in files:
+        path = (base / relative).resolve()
+        if not path.is_relative_to(base):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed += 1
+    return removed
+
+
 # -- the rows ----------------------------------------------------------------------------------------
 
 
@@ -307,6 +338,7 @@ __all__ = [
     "FailureReason",
     "FileType",
     "Refused",
+    "attachment_id_of",
     "base_type",
     "check_content",
     "check_size",
@@ -317,6 +349,8 @@ __all__ = [
     "record_failed",
     "record_retry",
     "record_stored",
+    "remove_files",
     "sniff",
+    "stored_files",
     "stored_path",
 ]

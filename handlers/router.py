@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from handlers import faq, intake, status, survey
+from handlers import faq, intake, staff_commands, status, survey
 from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
 from handlers.messages import IncomingMessage, Reply
@@ -126,7 +126,8 @@ def _with_draft_note(reply: Reply, ctx: HandlerContext) -> Reply:
 
 
 def route_staff(session: Session, message: IncomingMessage, ctx: HandlerContext) -> Reply:
-    """Answer one WeCom message from a member of staff (chat commands come with the workflow)."""
+    """Answer one WeCom message from a member of staff: events (entering the app…) need no answer; every
+    message goes to the chat commands (handlers/staff_commands.py: 待办, 查, 接单, 进度, 反馈, 延期, 帮助)."""
     if message.kind == "event":
         return Reply([], handler="staff_event")
-    return Reply([render_message("staff_help", ctx=ctx)], handler="staff_help")
+    return staff_commands.answer(session, message, ctx)

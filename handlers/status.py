@@ -18,6 +18,7 @@ from handlers.intake import commands as cmd
 from handlers.messages import Reply
 from handlers.render import render_message
 from handlers.text import clean_text
+from handlers.workflow.notify import customer_case_link
 from storage.models import Complaint
 
 #: How many complaints the list shows; older ones can still be asked for by number.
@@ -65,4 +66,5 @@ def show_complaint(session: Session, openid: str, number: str, ctx: HandlerConte
     complaint = session.scalar(sa.select(Complaint).where(Complaint.number == number, Complaint.openid == openid))
     if complaint is None:
         return Reply([render_message("status/not_found", ctx=ctx, number=number)], handler="status")
-    return Reply([render_message("status/detail", ctx=ctx, complaint=_view(complaint))], handler="status")
+    link = customer_case_link(complaint, now=ctx.now)
+    return Reply([render_message("status/detail", ctx=ctx, complaint=_view(complaint), link=link)], handler="status")

@@ -55,6 +55,7 @@ from storage.models import (
     IntakeSession,
     PerformanceKind,
     PerformanceRecord,
+    Source,
     Staff,
     Survey,
     SurveyStatus,
@@ -291,13 +292,21 @@ def _after(duration: Duration, start: dt.datetime, session: Session, ctx: Handle
     return add_duration(duration, start, load_calendar(session, ctx.policy.calendar)).astimezone(dt.UTC)
 
 
+def answers_on_the_page(complaint: Complaint) -> bool:
+    """Whether the customer can give the stars themselves: a WeChat follower (in the chat or on the case page),
+    or a website visitor, who holds the case page's signed link from the end of the website form (seed 004
+    四.5: the website's 五星评价 column). Phone, letter and walk-in customers are visited by staff instead."""
+    return bool(complaint.openid) or complaint.source is Source.WEBSITE
+
+
 def survey_candidates(session: Session, limit: int = SWEEP_BATCH) -> list[Complaint]:
-    """Cases fed back (已反馈, or already 回访中 by a staff visit) through WeChat whose round has no survey yet."""
+    """Cases fed back (已反馈, or already 回访中 by a staff visit) to a customer who can answer themselves
+    (`answers_on_the_page`) whose round has no survey yet."""
     has_survey = sa.exists().where(Survey.complaint_id == Complaint.id, Survey.round == Complaint.reopen_count)
     return list(session.scalars(
         sa.select(Complaint)
         .where(Complaint.status.in_([ComplaintStatus.RESOLVED, ComplaintStatus.SURVEYING]),
-               Complaint.openid.is_not(None), ~has_survey)
+               sa.or_(Complaint.openid.is_not(None), Complaint.source == Source.WEBSITE), ~has_survey)
         .order_by(Complaint.id)
         .limit(limit)
     ))
@@ -306,7 +315,8 @@ def survey_candidates(session: Session, limit: int = SWEEP_BATCH) -> list[Compla
 def send_survey(session: Session, complaint: Complaint, *, ctx: HandlerContext) -> Survey | None:
     """Send this round's survey if its delay has passed (None if not yet, or already sent). Locks the case."""
     complaint = load_complaint(session, complaint.id)
-    if complaint.status not in (ComplaintStatus.RESOLVED, ComplaintStatus.SURVEYING) or not complaint.openid:
+    if complaint.status not in (ComplaintStatus.RESOLVED, ComplaintStatus.SURVEYING) or not answers_on_the_page(
+            complaint):
         return None
     existing = session.scalar(sa.select(Survey).where(Survey.complaint_id == complaint.id,
                                                       Survey.round == complaint.reopen_count))
@@ -332,8 +342,7 @@ def send_survey(session: Session, complaint: Complaint, *, ctx: HandlerContext) 
         log_event(session, complaint, "survey_sent", Actor.system(), ctx.now, details)
     notify.tell_customer(session, complaint, "survey/ask", now=ctx.now, policy=ctx.policy,
                          dedupe_key=f"survey:{survey.id}:ask",
-                         company=ctx.company_name, link=notify.customer_case_link(complaint, now=ctx.now),
-                         expires=notify.local_time(survey.expires_at))
+                         company=ctx.company_name, expires=notify.local_time(survey.expires_at))
     return survey
 
 
@@ -382,7 +391,6 @@ def remind(session: Session, survey: Survey, *, ctx: HandlerContext) -> bool:
               {"survey": survey.id, "expires_at": survey.expires_at})
     notify.tell_customer(session, complaint, "survey/reminder", now=ctx.now, policy=ctx.policy,
                          dedupe_key=f"survey:{survey.id}:reminder", company=ctx.company_name,
-                         link=notify.customer_case_link(complaint, now=ctx.now),
                          expires=notify.local_time(survey.expires_at))
     return True
 

@@ -27,21 +27,38 @@ from storage.models import Staff, StaffAccount, is_local_userid
 NO_PASSWORD: Final = "!wecom-only: set a password to sign in without WeCom"  # noqa: S105
 
 
-def sign_in_by_wecom(session: Session, userid: str, *, now: dt.datetime, origin: Origin) -> SignIn:
-    """The sign-in of the member WeCom says is ``userid``; ``outcome`` "ok", "unknown" or "disabled"."""
+def wecom_member(session: Session, userid: str) -> SignIn:
+    """Who WeCom's ``userid`` is in the org chart, and whether they may act: ``outcome`` "ok", "unknown" (not
+    in the org chart, or a console-only person) or "disabled" (deactivated, or their account is disabled).
+
+    The one rule for every WeCom door: the OAuth sign-in below and the chat commands (handlers/staff_commands.py).
+    Reads only; "ok" may come without an account (the sign-in makes one, a chat command needs none).
+    """
     userid = userid.strip()
     staff = None
     if userid and not is_local_userid(userid):
         staff = session.scalar(sa.select(Staff).where(Staff.wecom_userid == userid))
     if staff is None:
-        audit.record(session, audit.LOGIN_FAILED, now=now, origin=origin, actor_label=userid[:128],
-                     details={"reason": "wecom_unknown_user"})
         return SignIn("unknown")
     account = account_of(session, staff)
     if not staff.active or (account is not None and account.disabled):
+        return SignIn("disabled", staff=staff, account=account)
+    return SignIn("ok", staff=staff, account=account)
+
+
+def sign_in_by_wecom(session: Session, userid: str, *, now: dt.datetime, origin: Origin) -> SignIn:
+    """The sign-in of the member WeCom says is ``userid``; ``outcome`` "ok", "unknown" or "disabled"."""
+    userid = userid.strip()
+    member = wecom_member(session, userid)
+    staff, account = member.staff, member.account
+    if member.outcome == "unknown" or staff is None:
+        audit.record(session, audit.LOGIN_FAILED, now=now, origin=origin, actor_label=userid[:128],
+                     details={"reason": "wecom_unknown_user"})
+        return SignIn("unknown")
+    if member.outcome == "disabled":
         audit.record(session, audit.LOGIN_DISABLED, now=now, origin=origin, actor=staff, actor_label=userid,
                      details={"via": "wecom"})
-        return SignIn("disabled", staff=staff, account=account)
+        return member
     if account is None:
         account = _wecom_only_account(session, staff, now=now, origin=origin)
     account.last_login_at = now
@@ -62,4 +79,4 @@ def _wecom_only_account(session: Session, staff: Staff, *, now: dt.datetime, ori
     return account
 
 
-__all__ = ["NO_PASSWORD", "sign_in_by_wecom"]
+__all__ = ["NO_PASSWORD", "sign_in_by_wecom", "wecom_member"]

@@ -24,7 +24,7 @@ from handlers.survey import SWEEP_BATCH as SURVEY_BATCH
 from handlers.survey import sweep_surveys
 from handlers.workflow.deadlines import SWEEP_BATCH, sweep_deadlines
 from handlers.workflow.digest import DIGEST_TIME, DigestReport, queue_daily_digest
-from scheduler.media import download_job
+from scheduler.media import download_job, remove_orphan_files
 from storage.db import Database
 
 log = logging.getLogger("tousu.jobs")
@@ -64,6 +64,11 @@ def run_draft_purge(db: Database, settings: Settings, now: dt.datetime | None = 
     return purged
 
 
+def run_orphan_file_sweep(db: Database, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Remove evidence files whose attachment rows are gone (forgotten or purged drafts), nightly."""
+    return remove_orphan_files(db, settings.attachment_dir, now or _now())
+
+
 def run_overdue_digest(db: Database, settings: Settings, now: dt.datetime | None = None) -> DigestReport:
     """The 09:00 notice: on working days, one WeCom message per lead office member and manager."""
     with db.transaction() as session:
@@ -94,7 +99,8 @@ def configure_customer_links(settings: Settings) -> None:
 
 
 def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settings) -> None:
-    """The SLA and survey sweeps every minute; the draft purge nightly at 03:17 Asia/Shanghai (a quiet hour)."""
+    """The SLA and survey sweeps every minute; the draft purge nightly at 03:17 Asia/Shanghai (a quiet hour),
+    then at 03:37 the removal of the evidence files the purged drafts leave behind."""
     from scheduler import TIMEZONE, register_job
 
     configure_customer_links(settings)
@@ -105,6 +111,8 @@ def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settin
                  IntervalTrigger(seconds=SURVEY_SWEEP_INTERVAL.total_seconds(), timezone=TIMEZONE), id="survey-sweep")
     register_job(scheduler, functools.partial(run_draft_purge, db, settings),
                  CronTrigger(hour=3, minute=17, timezone=TIMEZONE), id="intake-draft-purge")
+    register_job(scheduler, functools.partial(run_orphan_file_sweep, db, settings),
+                 CronTrigger(hour=3, minute=37, timezone=TIMEZONE), id="evidence-orphan-sweep")
     install_evidence_jobs(scheduler, db, settings)
 
 

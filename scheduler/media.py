@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import sqlalchemy as sa
 from wechatpy.exceptions import WeChatClientException
 
 from bot.channels.errors import ErrorKind, backoff, channel_error, next_quota_reset
@@ -44,7 +45,7 @@ from handlers import evidence
 from handlers.evidence import Claim, FailureReason, Refused
 from storage.base import utcnow
 from storage.db import Database
-from storage.models import AttachmentKind
+from storage.models import Attachment, AttachmentKind
 
 logger = logging.getLogger("tousu.scheduler.media")
 
@@ -259,3 +260,49 @@ def download_job(db: Database, settings: Settings, client: OfficialAccountClient
 
 
 __all__ = ["DownloadStats", "download_job", "run_media_downloads"]
+
+
+#: A file must be this old before the orphan sweep may remove it (a download just published is never
+#: touched, whatever the database says).
+ORPHAN_MIN_AGE = dt.timedelta(days=1)
+
+
+def remove_orphan_files(db: Database, root: Path, now: dt.datetime, *, batch: int = 500) -> int:
+    """Delete evidence files whose attachment row no longer exists; returns how many.
+
+    Rows go without their files in two places that run inside a message's or a job's transaction and do not
+    know the attachment folder: a draft forgotten when its follower unsubscribes (取消关注) and drafts purged
+    after ``[intake].purge_days``. Their downloaded photos and voices would stay on disk for ever; this
+    nightly sweep removes them. A file is an orphan when its name is ``<attachment id>.<ext>`` under a shard
+    folder, no row has that id, and it is older than `ORPHAN_MIN_AGE`. Destroyed cases (``tousu records
+    purge``) remove their own files at once.
+    """
+    base = root.resolve()
+    if not base.is_dir():
+        return 0
+    cutoff = (now - ORPHAN_MIN_AGE).timestamp()
+    candidates: dict[int, list[Path]] = {}
+    for folder in base.iterdir():
+        if not folder.is_dir() or not folder.name.isdigit():
+            continue
+        for path in folder.iterdir():
+            found = evidence.attachment_id_of(path.name)
+            if found is None or not path.is_file() or path.stat().st_mtime >= cutoff:
+                continue
+            candidates.setdefault(found, []).append(path)
+    ids = sorted(candidates)
+    removed = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        with db.read_sessions() as session:
+            existing = set(session.scalars(sa.select(Attachment.id).where(Attachment.id.in_(chunk))))
+        for attachment_id in chunk:
+            if attachment_id in existing:
+                continue
+            for path in candidates[attachment_id]:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed += 1
+    if removed:
+        logger.info("removed %d evidence files whose attachment rows are gone", removed)
+    return removed

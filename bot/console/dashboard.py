@@ -20,18 +20,15 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.console.security import console_settings, now
 from bot.runtime import runtime
-from handlers.workflow.permissions import APPROVER, HEAD, has_role, is_management, is_read_only
 from handlers.workflow.scope import scope_clause
-from handlers.workflow.task_list import visible_open_tasks
+from handlers.workflow.task_list import my_tasks_clause, visible_open_tasks
 from handlers.workflow.transitions import OPEN_STATES
-from storage.models import Complaint, ComplaintStatus, Deadline, DeadlineStatus, Department, DepartmentKind, Staff
+from storage.models import Complaint, ComplaintStatus, Deadline, DeadlineStatus, Department, Staff
 
 bp = Blueprint("dashboard", __name__)
 
 LIST_LIMIT = 50
 S = ComplaintStatus
-# States in which the lead office has the next step (交办, 回访, 办结); 已登记 has its own list.
-OFFICE_STATES = (S.TRIAGED, S.RESOLVED, S.SURVEYING)
 
 
 @dataclass
@@ -43,23 +40,6 @@ class CaseList:
 def _cases(session: Session, query: sa.Select[*tuple[Any, ...]], order: Any) -> CaseList:
     total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     return CaseList(total, list(session.execute(query.order_by(*order).limit(LIST_LIMIT)).all()))
-
-
-def my_tasks_clause(session: Session, staff: Staff) -> sa.ColumnElement[bool]:
-    """Open cases waiting for ``staff`` to act: as responsible person; as head of a handling department
-    with nobody named yet; as approver of a pending plan; as lead office for 交办, 回访 and 办结."""
-    if is_read_only(staff):
-        return sa.false()
-    mine: list[sa.ColumnElement[bool]] = [Complaint.responsible_staff_id == staff.id]
-    if staff.department_id is not None and has_role(staff, HEAD):
-        mine.append(sa.and_(Complaint.handling_department_id == staff.department_id,
-                            Complaint.responsible_staff_id.is_(None), Complaint.status == S.ASSIGNED))
-    if has_role(staff, APPROVER) or is_management(session, staff):
-        mine.append(Complaint.status == S.PLAN_PENDING)
-    department = session.get(Department, staff.department_id) if staff.department_id else None
-    if department is not None and department.kind is DepartmentKind.LEAD_OFFICE:
-        mine.append(sa.and_(Complaint.lead_office_id == department.id, Complaint.status.in_(OFFICE_STATES)))
-    return sa.and_(Complaint.status.in_(OPEN_STATES), sa.or_(*mine))
 
 
 def dashboard_lists(session: Session, staff: Staff, at: dt.datetime, due_soon: dt.timedelta) -> dict[str, CaseList]:

@@ -29,7 +29,8 @@ DEADLINE_STATUS_LABELS = {
     DeadlineStatus.CANCELLED: "已取消",
 }
 # Timeline actions that are not workflow actions (written by intake and support steps).
-EXTRA_ACTION_LABELS = {"registered": "登记"}
+EXTRA_ACTION_LABELS = {"registered": "登记", "destruction_approved": "批准销毁档案",
+                       "records_destroyed": "档案已销毁（个人信息和佐证材料已删除）"}
 
 
 def local_dt(moment: dt.datetime | None) -> str:

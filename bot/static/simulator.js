@@ -14,11 +14,29 @@
     return "oSIM" + Math.random().toString(36).slice(2, 14) + Date.now().toString(36);
   }
 
+  // A WeChat text may hold links (<a href="…">…</a>), which WeChat shows as tappable words; everything else is
+  // plain text (never parsed as HTML).
+  const LINK = /<a href="(https?:\/\/[^"<>]+)">([^<>]*)<\/a>/g;
+
+  function appendText(el, text) {
+    let last = 0;
+    for (const m of text.matchAll(LINK)) {
+      el.append(text.slice(last, m.index));
+      const a = document.createElement("a");
+      a.href = m[1];
+      a.className = "msg-link";
+      a.textContent = m[2];
+      el.appendChild(a);
+      last = m.index + m[0].length;
+    }
+    el.append(text.slice(last));
+  }
+
   function bubble(text, cls, label) {
     hint.hidden = true;
     const div = document.createElement("div");
     div.className = "msg " + cls;
-    div.textContent = text;
+    appendText(div, text);
     if (label) div.dataset.label = label;
     chat.appendChild(div);
     chat.scrollTop = chat.scrollHeight;
@@ -50,6 +68,49 @@
     refreshFeed();
   }
 
+  // The WeCom app's chat: a command typed as the chosen member of staff, and every piece of the answer.
+  const staffUser = $("staffUser");
+  staffUser.value = localStorage.getItem("tousu.sim.staff") || staffUser.value;
+  staffUser.addEventListener("change", () => localStorage.setItem("tousu.sim.staff", staffUser.value));
+
+  function staffBubble(text, cls) {
+    const div = document.createElement("div");
+    div.className = "msg " + cls;
+    appendText(div, text);
+    $("staffChat").appendChild(div);
+    div.scrollIntoView({ block: "nearest" });
+  }
+
+  async function wecomSend(text) {
+    staffBubble(text, "me");
+    try {
+      const res = await fetch(page.wecomUrl, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ userid: staffUser.value, content: text }),
+      });
+      const data = await res.json();
+      $("raw").textContent = data.request
+        ? "POST " + data.request.url + "\nContent-Type: text/xml\n\n" + data.request.body
+        : JSON.stringify(data, null, 2);
+      if (data.status !== 200) staffBubble(page.textStatus + data.status + " " + (data.raw_status || ""), "sys");
+      else for (const reply of data.replies) staffBubble(reply, "bot");
+    } catch (err) {
+      staffBubble(page.textFailed + err, "sys");
+    }
+    refreshFeed();
+  }
+
+  $("staffCompose").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("staffText").value;
+    if (!text.trim()) return;
+    $("staffText").value = "";
+    wecomSend(text);
+  });
+  document.querySelectorAll("[data-wecom-say]").forEach((b) => b.addEventListener("click", () => {
+    wecomSend(b.dataset.wecomSay);
+  }));
+
   function renderFeed(el, counter, rows) {
     counter.textContent = rows.length ? String(rows.length) : "";
     if (!rows.length) {
@@ -74,7 +135,7 @@
       title.textContent = r.title;
       div.append(title, "\n");
     }
-    div.append(r.text || "");
+    appendText(div, r.text || "");
     if (r.links && r.links.length) div.appendChild(cardLinks(r));
     return div;
   }

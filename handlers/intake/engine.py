@@ -55,7 +55,7 @@ from handlers.sla.calendar_store import load_calendar
 from handlers.sla.promises import Opening, customer_promises, next_opening
 from handlers.text import clean_text, parse_free_text, parse_phone
 from handlers.text.extract import extract
-from handlers.workflow.notify import card_title, case_link
+from handlers.workflow.notify import card_title, case_link, customer_case_link
 from handlers.workflow.transitions import Actor, record_event
 from storage.models import (
     Attachment,
@@ -489,7 +489,7 @@ def render_acknowledgement(session: Session, complaint: Complaint, ctx: HandlerC
         "intake/submitted", ctx=ctx, number=complaint.number, promises=promises,
         expect=callback_expectation(session, ctx),
         lead_office=department_name(session, route.lead_office, ctx.policy),
-        callback=complaint.callback_requested,
+        callback=complaint.callback_requested, link=customer_case_link(complaint, now=ctx.now),
     )
 
 

@@ -14,15 +14,13 @@ Who may register: the intake role (受理), members of a lead office (归口部�
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
 from handlers.context import HandlerContext
-from handlers.intake.fields import parse_answer
-from handlers.intake.form import Form, Step
+from handlers.intake.entry import FormEntry, entry_steps, read_entry
 from handlers.intake.submit import register_complaint
 from handlers.workflow import permissions
 from handlers.workflow.errors import InvalidValue, MissingField, PermissionDenied
@@ -33,6 +31,8 @@ from storage.models import Complaint, Source, Staff
 #: Every channel but WeChat (which registers itself through the conversation).
 MANUAL_SOURCES: Final = tuple(source for source in Source if source is not Source.WECHAT)
 REGISTER: Final = "登记投诉"
+#: The console's name for what its page read (the entry is shared with the website: handlers/intake/entry.py).
+ManualEntry = FormEntry
 #: How far back a received time may go: a letter can arrive weeks before it is typed in, a year cannot.
 OLDEST: Final = dt.timedelta(days=366)
 
@@ -50,79 +50,6 @@ def check_may_register(session: Session, staff: Staff) -> None:
     if not may_register(session, staff):
         raise PermissionDenied(REGISTER, "须为受理人员、归口部门人员或管理员",
                                staff=f"{staff.name}({staff.wecom_userid})")
-
-
-def entry_steps(form: Form, answers: Mapping[str, Any]) -> list[Step]:
-    """The steps staff fill in for these answers (the form's applicable steps; evidence comes later)."""
-    return [step for step in form.applicable(answers) if step.parser != "evidence"]
-
-
-@dataclass
-class ManualEntry:
-    """What staff typed, read: the answers keyed by step (as the conversation keeps them), or errors
-    keyed by field with the parser's own Chinese hint."""
-
-    answers: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def read_entry(form: Form, raw: Mapping[str, str | Sequence[str]], *, today: dt.date) -> ManualEntry:
-    """Read the form fields ``raw`` (step key → text, or the chosen codes of a choice step).
-
-    Choice steps take codes from the form's own option list (a select box cannot send anything else, but a
-    crafted request can, so each code is checked); every other step is parsed from its text by the step's
-    parser, exactly as the conversation parses a typed answer. Conditional steps (the product-quality
-    fields) count only when the category makes them apply.
-    """
-    entry = ManualEntry()
-    category = form.step("category")
-    chosen = _codes(raw.get("category"))
-    entry.answers.update(_choice(category, chosen, entry.errors))
-    for step in entry_steps(form, entry.answers):
-        if step.key == "category":
-            continue
-        if step.parser == "choice":
-            entry.answers.update(_choice(step, _codes(raw.get(step.key)), entry.errors))
-            continue
-        value = raw.get(step.key)
-        text = (value if isinstance(value, str) else " ".join(value or ())).strip()
-        if not text:
-            if step.required:
-                entry.errors[step.key] = f"请填写{step.label}"
-            continue
-        parsed = parse_answer(step, text, today=today)
-        if parsed.accepted:
-            entry.answers[step.key] = parsed.value
-        else:
-            entry.errors[step.key] = parsed.hint or f"{step.label}无法识别"
-    return entry
-
-
-def _codes(value: str | Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    values = [value] if isinstance(value, str) else list(value)
-    return [v.strip() for v in values if v and v.strip()]
-
-
-def _choice(step: Step, codes: list[str], errors: dict[str, str]) -> dict[str, Any]:
-    known = {option.code for option in step.options}
-    unknown = [code for code in codes if code not in known]
-    if unknown:
-        errors[step.key] = f"{step.label}只能从列表中选择"
-        return {}
-    if not codes:
-        if step.required:
-            errors[step.key] = f"请选择{step.label}"
-        return {}
-    if not step.multi and len(codes) > 1:
-        errors[step.key] = f"{step.label}只能选一项"
-        return {}
-    return {step.key: list(dict.fromkeys(codes))}
 
 
 def check_received_at(received_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:

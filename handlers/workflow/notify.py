@@ -230,11 +230,13 @@ def tell_customer(
 
     In WeChat: a 客服消息 carrying the template message of its ``purpose`` (by default from the template's
     name, `customer_messages.purpose_of`) for the dispatcher to fall back on outside the 48 h window, with
-    the case page as its link. Without an openid (a phone or walk-in complaint) nothing is queued: a task
-    to phone the customer opens instead. ``dedupe_key`` names the message: queueing it again, or its call
-    task, is a no-op. Returns the outbox rows queued (one per piece of a long text).
+    the case page as its link; the text itself links to the case page too (``link`` in the template's
+    context, `templates/messages/_case_link.j2`). Without an openid (a phone or walk-in complaint) nothing
+    is queued: a task to phone the customer opens instead. ``dedupe_key`` names the message: queueing it
+    again, or its call task, is a no-op. Returns the outbox rows queued (one per piece of a long text).
     """
-    text = render_message(_template(template), complaint=complaint, **context)
+    link = customer_case_link(complaint, now=now)
+    text = render_message(_template(template), complaint=complaint, link=link, **context)
     key = dedupe_key or f"cust:{complaint.id}:{template}:{now.isoformat()}"
     purpose = purpose or purpose_of(template)
     case_message = {"key": key, "purpose": purpose, "text": text}
@@ -246,7 +248,7 @@ def tell_customer(
     if configured is not None:
         variables = template_variables(complaint, template, now=now, policy=policy, context=context)
         fallback = {
-            "template_id": configured.template_id, "url": customer_case_link(complaint, now=now),
+            "template_id": configured.template_id, "url": link,
             "data": configured.data(variables),
             # One id for every piece of a long text: WeChat delivers the template once (client_msg_id).
             "client_msg_id": "tousu-" + hashlib.sha256(key.encode()).hexdigest()[:24],

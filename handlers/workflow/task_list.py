@@ -1,4 +1,5 @@
-"""Reading and closing staff tasks (人工任务) from the console, within the reader's scope.
+"""Reading and closing staff tasks (人工任务) from the console, within the reader's scope, and which cases
+wait for a person's next step (`my_tasks_clause`: the console dashboard's 我的待办 and WeCom's ``待办``).
 
 A task is seen by exactly the staff who may see its case (`scope.scope_clause`): a task outside the scope
 does not exist for the reader (404). Closing one (`tasks.complete_task`) is for those who would do the
@@ -18,10 +19,19 @@ from sqlalchemy.orm import Session
 
 from handlers.privacy import mask_phones_in
 from handlers.workflow.errors import PermissionDenied
-from handlers.workflow.permissions import ADMIN, has_role, is_management, is_read_only, is_responsible
+from handlers.workflow.permissions import (
+    ADMIN,
+    APPROVER,
+    HEAD,
+    has_role,
+    is_management,
+    is_read_only,
+    is_responsible,
+)
 from handlers.workflow.scope import personal_data_access, scope_clause
 from handlers.workflow.tasks import TASK_LABELS, complete_task
-from storage.models import Complaint, StaffTask, TaskStatus
+from handlers.workflow.transitions import OPEN_STATES
+from storage.models import Complaint, ComplaintStatus, Department, DepartmentKind, StaffTask, TaskStatus
 
 if TYPE_CHECKING:
     from handlers.workflow.settings import WorkflowSettings
@@ -29,6 +39,28 @@ if TYPE_CHECKING:
 
 LIST_LIMIT = 50
 COMPLETE_LABEL = "完成任务"
+S = ComplaintStatus
+# States in which the lead office has the next step (交办, 回访, 办结); 已登记 has the dashboard's own list.
+OFFICE_STATES = (S.TRIAGED, S.RESOLVED, S.SURVEYING)
+
+
+def my_tasks_clause(session: Session, staff: Staff) -> sa.ColumnElement[bool]:
+    """Open cases waiting for ``staff`` to act: as responsible person; as head of a handling department
+    with nobody named yet; as approver of a pending plan; as lead office for 交办, 回访 and 办结.
+
+    Callers add `scope.scope_clause` (a recused approver must not see the case they are about)."""
+    if is_read_only(staff):
+        return sa.false()
+    mine: list[sa.ColumnElement[bool]] = [Complaint.responsible_staff_id == staff.id]
+    if staff.department_id is not None and has_role(staff, HEAD):
+        mine.append(sa.and_(Complaint.handling_department_id == staff.department_id,
+                            Complaint.responsible_staff_id.is_(None), Complaint.status == S.ASSIGNED))
+    if has_role(staff, APPROVER) or is_management(session, staff):
+        mine.append(Complaint.status == S.PLAN_PENDING)
+    department = session.get(Department, staff.department_id) if staff.department_id else None
+    if department is not None and department.kind is DepartmentKind.LEAD_OFFICE:
+        mine.append(sa.and_(Complaint.lead_office_id == department.id, Complaint.status.in_(OFFICE_STATES)))
+    return sa.and_(Complaint.status.in_(OPEN_STATES), sa.or_(*mine))
 
 
 @dataclass(frozen=True)
@@ -108,4 +140,5 @@ def complete_visible_task(session: Session, staff: Staff, task_id: int, outcome:
     return complete_task(session, staff, task, outcome, now=now)
 
 
-__all__ = ["LIST_LIMIT", "TaskList", "TaskView", "complete_visible_task", "may_complete", "visible_open_tasks"]
+__all__ = ["LIST_LIMIT", "OFFICE_STATES", "TaskList", "TaskView", "complete_visible_task", "may_complete",
+           "my_tasks_clause", "visible_open_tasks"]

@@ -284,7 +284,7 @@ def test_survey_messages_carry_the_link_the_page_accepts(db, app_config, clock, 
     with db.read_sessions() as s:
         query = sa.select(OutboxMessage).where(OutboxMessage.recipient == CUSTOMER)
         texts = [m.payload["text"] for m in s.scalars(query)]
-    url = re.search(r"http://127\.0\.0\.1:5000(/c/\d+\?t=\S+)", texts[-1])
+    url = re.search(r'<a href="http://127\.0\.0\.1:5000(/c/\d+\?t=[^"]+)">打开页面评价</a>', texts[-1])
     assert url is not None
     assert client.get(url.group(1)).status_code == 200
     assert number in url.group(1)

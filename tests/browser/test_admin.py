@@ -37,6 +37,7 @@ PAGES = {
     "presets": ("/console/admin/presets/", "处理时限"),
     "outbox": ("/console/admin/outbox/", "发送失败的消息"),
     "audit": ("/console/admin/audit/", "安全审计"),
+    "website": ("/console/admin/website/", "网站投诉入口"),  # with its QR code (an SVG image the page loads)
 }
 
 
@@ -166,3 +167,18 @@ def test_a_faq_edited_in_the_console_answers_in_the_chat(phone_page: Page, deskt
     reply = say(desktop_page, "周六值班吗？")
     assert "周六上午 9:00–12:00 也有值班" in reply and "{working_hours}" not in reply and "08:30–17:30" in reply
     screenshot(desktop_page, "admin-faq-answered-in-simulator-desktop")
+
+
+def test_the_website_entry_page_shows_its_qr_code(phone_page: Page, live_server: LiveServer, admin_world: None,
+                                                  screenshot: Callable[..., Path]) -> None:
+    """管理 → 网站投诉入口 for an office clerk: the QR code (an SVG the server draws) loads and has its size."""
+    page = phone_page
+    sign_in(page, live_server, "li.na")
+    page.goto(f"{live_server.url}/console/admin/")
+    page.get_by_role("link", name="网站投诉入口").click()
+    qr = page.locator("#qr")
+    expect(qr).to_be_visible()
+    # loaded, not only laid out (its width and height are in the markup): waits for the image itself
+    page.wait_for_function("document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 100")
+    expect(page.locator("#link-menu")).to_have_text("http://127.0.0.1:5000/w/complaint?from=menu")
+    screenshot(page, "admin-website-qr-phone", full_page=True)

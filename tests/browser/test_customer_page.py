@@ -49,7 +49,7 @@ def message_link(db: Any, app: Any, company_config: dict[str, Any], live_server:
     with db.read_sessions() as s:
         texts = [m.payload["text"] for m in s.scalars(
             sa.select(OutboxMessage).where(OutboxMessage.recipient == CUSTOMER).order_by(OutboxMessage.id))]
-    found = re.search(r"https?://\S+(/c/\d+\?t=\S+)", texts[-1])
+    found = re.search(r'href="https?://[^"/]+(/c/\d+\?t=[^"]+)"', texts[-1])
     assert found is not None, "the survey message carries the page's link"
     return live_server.url + found.group(1)
 

@@ -102,21 +102,22 @@ ACK_PROMISES = [Promise("1小时内与您联系", from_receipt_in_hours=True), P
 def test_acknowledgement() -> None:
     in_hours = Opening(True, 30, None, True, dt.time(8, 30))
     text = render_message("intake/submitted", ctx=CTX, number="26110001", lead_office="品质保障处", callback=False,
-                          promises=ACK_PROMISES, expect=in_hours)
+                          promises=ACK_PROMISES, expect=in_hours, link="https://tousu.example.cn/c/26110001")
     assert text == (
         "已受理，投诉编号 26110001。\n"
         "品质保障处将核实情况并与您联系。\n"
         "我们承诺：\n"
         "· 1小时内与您联系\n"
         "· 15个工作日内办结\n"
-        "回复“查询”或发送投诉编号，随时查看处理进度。"
+        "回复“查询”或发送投诉编号，随时查看处理进度，"
+        "也可<a href=\"https://tousu.example.cn/c/26110001\">查看办理进度</a>。"
     )
 
 
 def test_acknowledgement_after_hours_promises_contact_from_the_next_opening() -> None:
     closed = Opening(False, 30, dt.date(2026, 12, 2), False, dt.time(8, 30))
     text = render_message("intake/submitted", ctx=CTX, number="26120001", lead_office="品质保障处", callback=False,
-                          promises=ACK_PROMISES, expect=closed)
+                          promises=ACK_PROMISES, expect=closed, link="https://tousu.example.cn/c/26120001")
     assert "· 12月2日（下一个工作日）上班后1小时内与您联系\n· 15个工作日内办结\n" in text
 
 

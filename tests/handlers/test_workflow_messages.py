@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,14 @@ from tests.handlers.test_workflow_support import (
 )
 
 CUSTOMER = "oCUSTOMER0000000000000001"
+
+
+def without_case_link(text: str, number: str) -> str:
+    """``text`` without its last line, after checking that line is the tappable link to case ``number``'s
+    page (signed: this world has no WeChat web authorisation configured)."""
+    body, _, last = text.rpartition("\n")
+    assert re.fullmatch(rf'<a href="http://127\.0\.0\.1:5000/c/{number}\?t=[\w.-]+">查看办理进度</a>', last), last
+    return body
 
 
 @pytest.fixture
@@ -76,7 +85,7 @@ def test_customer_message_snapshots(world: World, session) -> None:
     c = assigned(world, make_complaint(world, number="26020003"))
     ops.request_extension(session, world["zhao.lei"], c, ctx=world.at(local(2026, 3, 2, 10)),
                           reason="需等待第三方检测机构出具报告", new_due=dt.date(2026, 3, 31))
-    assert texts(session, CUSTOMER, c) == [
+    assert [without_case_link(t, "26020003") for t in texts(session, CUSTOMER, c)] == [
         "您好，关于您的投诉（编号 26020003）：\n"
         "因需等待第三方检测机构出具报告，我们需要更多时间，"
         "申请将办结时间由 3月12日（周四）23:59 延长至 3月31日（周二）23:59。\n"
@@ -85,7 +94,7 @@ def test_customer_message_snapshots(world: World, session) -> None:
     d = make_complaint(world, number="26020004")
     ops.triage(session, world["li.na"], d, ctx=world.ctx(), valid=False, invalid_reason="重复投诉",
                explanation="您反映的问题已在投诉 26020003 中处理。")
-    assert texts(session, CUSTOMER, d) == [
+    assert [without_case_link(t, "26020004") for t in texts(session, CUSTOMER, d)] == [
         "您好，关于您的投诉（编号 26020004），经核实：\n"
         "您反映的问题已在投诉 26020003 中处理。\n"
         "按规定本次投诉不予受理，已办结。如有疑问，可回复本消息或致电我们。感谢您对示例铝业有限公司的关注。"
@@ -101,12 +110,30 @@ def test_result_message_fits_wechat_and_long_texts_are_split(world: World, sessi
     ops.feed_back_result(session, world["li.na"], c, ctx=world.ctx(), text="调查结论与处理措施。" * 120)
     pieces = texts(session, CUSTOMER, c)
     assert len(pieces) == 2 and all(len(p.encode()) <= 2048 for p in pieces)
-    assert pieces[0].startswith("您好，您的投诉") and pieces[-1].endswith("感谢您的耐心！")
+    assert pieces[0].startswith("您好，您的投诉")
+    assert without_case_link(pieces[-1], c.number).endswith("感谢您的耐心！")
 
 
 def test_every_workflow_template_is_chinese_text_with_no_leftover_markup() -> None:
     folder = Path(TEMPLATE_DIR) / "messages" / "workflow"
     names = sorted(p.name.removesuffix(".txt.j2") for p in folder.glob("*.txt.j2") if not p.name.startswith("_"))
     assert len(names) == 23  # 21, and the daily digest (digest, digest_continued)
-    sample = render_message("workflow/closed", complaint=type("C", (), {"number": "26020009"})(), company="本公司")
-    assert sample == "您好，您的投诉（编号 26020009）已办结。感谢您对本公司的信任与监督，如有其他问题欢迎随时联系我们。"
+    sample = render_message("workflow/closed", complaint=type("C", (), {"number": "26020009"})(), company="本公司",
+                            link="https://tousu.example.cn/c/26020009")
+    assert sample == (
+        "您好，您的投诉（编号 26020009）已办结。感谢您对本公司的信任与监督，如有其他问题欢迎随时联系我们。\n"
+        '<a href="https://tousu.example.cn/c/26020009">查看办理进度</a>'
+    )
+
+
+@pytest.mark.parametrize("template", [
+    "workflow/progress", "workflow/result", "workflow/extension_request", "workflow/reopened_customer",
+    "workflow/closed", "workflow/invalid", "survey/ask", "survey/reminder", "status/detail",
+])
+def test_every_customer_message_about_a_case_links_to_its_page(template: str) -> None:
+    link = "https://tousu.example.cn/c/26020009?t=signed"
+    case = type("C", (), {"number": "26020009", "status": "assigned", "received": dt.date(2026, 2, 9),
+                          "due": None, "closed": False})()
+    text = render_message(template, complaint=case, company="本公司", link=link, text="结果", reason="原因",
+                          explanation="说明", current_due="3月1日", new_due="3月9日", expires="3月5日")
+    assert re.search(rf'<a href="{re.escape(link)}">[^<]+</a>', text), text

@@ -1,10 +1,10 @@
 """Every 管理 page × every console role: the allowed ones work, the others get 403 (a page of an area one may not
 use; never its content), and no change goes through a refused form; every form needs its CSRF token.
 
-The rule (handlers/admin.py ACCESS): 常见问题库, 工作日历, 发送失败的消息 — admin and office; 组织架构 — admin,
-management and office; 账号 (a person's page and its forms) and 安全审计 — admin; 处理时限 — everyone. ADM missing
-entry (FAQ, person, message) is 404 for those allowed, and 403 still for the others, so the refusal never
-depends on what exists.
+The rule (handlers/admin.py ACCESS): 常见问题库, 工作日历, 发送失败的消息, 网站投诉入口 — admin and office;
+组织架构 — admin, management and office; 账号 (a person's page and its forms) and 安全审计 — admin; 处理时限 —
+everyone. A missing entry (FAQ, person, message) is 404 for those allowed, and 403 still for the others, so the
+refusal never depends on what exists.
 """
 
 from __future__ import annotations
@@ -40,10 +40,11 @@ PAGES: list[tuple[str, frozenset[ConsoleRole]]] = [
     ("/console/admin/outbox/", frozenset({ADM, OFF})),
     ("/console/admin/audit/", frozenset({ADM})),
     ("/console/admin/audit/?action=login.&person=li&since=2026-01-01&until=2026-12-31", frozenset({ADM})),
+    ("/console/admin/website/", frozenset({ADM, OFF})),
 ]
 # What each page says when it opens (a 200 must be the page itself, not an error page).
 HEADINGS = {"": "管理", "faq": "常见问题库", "org": "组织架构", "calendar": "工作日历", "presets": "处理时限",
-            "outbox": "发送失败的消息", "audit": "安全审计"}
+            "outbox": "发送失败的消息", "audit": "安全审计", "website": "网站投诉入口"}
 
 # Every form: (url, data, roles that may post it). {faq}, {staff}, {message} are filled in.
 FORMS: list[tuple[str, dict[str, Any], frozenset[ConsoleRole]]] = [
@@ -119,12 +120,12 @@ def test_a_missing_entry_is_404_for_those_allowed_and_403_for_the_others(app, pe
 @pytest.mark.parametrize("role", ROLES, ids=str)
 def test_the_index_lists_exactly_the_areas_of_the_role(app, people, role: ConsoleRole) -> None:
     page = texts(signed_in(app, ROLE_LOGINS[role]).get("/console/admin/").text)
-    areas = ("常见问题库", "组织架构", "工作日历", "处理时限", "发送失败的消息", "安全审计")
+    areas = ("常见问题库", "组织架构", "工作日历", "处理时限", "发送失败的消息", "安全审计", "网站投诉入口")
     shown = {name for name in areas if name in page}
     expected = {
-        ADM: {"常见问题库", "组织架构", "工作日历", "处理时限", "发送失败的消息", "安全审计"},
+        ADM: {"常见问题库", "组织架构", "工作日历", "处理时限", "发送失败的消息", "安全审计", "网站投诉入口"},
         MGT: {"组织架构", "处理时限"},
-        OFF: {"常见问题库", "组织架构", "工作日历", "处理时限", "发送失败的消息"},
+        OFF: {"常见问题库", "组织架构", "工作日历", "处理时限", "发送失败的消息", "网站投诉入口"},
         HND: {"处理时限"},
         VWR: {"处理时限"},
     }[role]
