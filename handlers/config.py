@@ -16,6 +16,7 @@ section                            parsed by
 ``[routing]``                      ``handlers.classify.parse_routing``
 ``[severity]``                     ``handlers.classify.parse_severity_rules``
 ``[[faq]]``                        ``handlers.faq.parse_faq_seeds``
+``[understanding]``                ``handlers.text.intent.parse_understanding``
 ``[org]``                          ``handlers.org.parse_org``
 ``[console]``                      ``handlers.accounts.parse_console``
 ``[wechat_templates]``             ``handlers.workflow.customer_messages.parse_wechat_templates``
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from handlers.org import OrgChart
     from handlers.sla.calendar_store import CalendarRules
     from handlers.survey import SurveySettings
+    from handlers.text.intent import Understanding
     from handlers.workflow.customer_messages import WeChatTemplates
     from handlers.workflow.settings import WorkflowSettings
 
@@ -53,7 +55,7 @@ class PolicyError(ValueError):
 
 SECTIONS = frozenset(
     {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console",
-     "wechat_templates", "survey"}
+     "wechat_templates", "survey", "understanding"}
 )
 SUPPORTED_TIMEZONE = "Asia/Shanghai"
 
@@ -81,6 +83,7 @@ class CompanyPolicy:
     console: ConsolePolicy
     wechat_templates: WeChatTemplates  # template message per purpose of a customer message
     survey: SurveySettings  # [survey]: satisfaction survey timing and the rules its answers set off
+    understanding: Understanding  # [understanding]: praise/enquiry/product/demand words of the intake
 
     @property
     def calendar(self) -> CalendarRules:
@@ -129,6 +132,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
     from handlers.intake.settings import intake_settings
     from handlers.org import parse_org
     from handlers.survey import parse_survey
+    from handlers.text.intent import parse_understanding
     from handlers.workflow.customer_messages import parse_wechat_templates
     from handlers.workflow.settings import parse_settings
 
@@ -154,6 +158,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
         wechat_templates=parse_wechat_templates(_table(raw, "wechat_templates")),
         survey=parse_survey(_table(raw, "survey"), presets=frozenset(workflow.presets),
                             satisfied_score=workflow.satisfied_score),
+        understanding=parse_understanding(_table(raw, "understanding")),
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,12 +50,13 @@ from handlers.intake.state import ConversationRow, Draft, delete_draft_attachmen
 from handlers.intake.submit import attachment_summary, submit_complaint
 from handlers.intake.summary import render_summary
 from handlers.messages import IncomingMessage, Reply
-from handlers.privacy import mask_openid, mask_phone
+from handlers.privacy import mask_openid, mask_phone, mask_phones_in
 from handlers.render import render_message
 from handlers.sla.calendar_store import load_calendar
 from handlers.sla.promises import Opening, customer_promises, next_opening
 from handlers.text import clean_text, parse_free_text, parse_phone
 from handlers.text.extract import extract
+from handlers.text.intent import intent_of, leading_yes_or_no
 from handlers.workflow.notify import card_title, case_link
 from handlers.workflow.transitions import Actor, record_event
 from storage.models import (
@@ -525,16 +527,55 @@ def _answer_offer(
         _discard(session, draft, ctx)
         return None
     command = cmd.command_of(text)
-    if command == cmd.START or cmd.is_yes(text):
-        return start(session, draft.row, ctx, seed_text=offered or None, started_at=offered_at)
-    if command == cmd.CANCEL or cmd.is_no(text):
+    answer = leading_yes_or_no(text)
+    if command == cmd.START or cmd.is_yes(text) or answer is True:
+        rest = _after_yes(text)
+        seed = f"{offered} {rest}".strip()[:1000] if rest and is_substantive(rest, ctx) else offered
+        return start(session, draft.row, ctx, seed_text=seed or None, started_at=offered_at)
+    if command == cmd.CANCEL or cmd.is_no(text) or answer is False:
         _discard(session, draft, ctx)
+        kind = intent_of(text, ctx.policy.understanding) or intent_of(offered, ctx.policy.understanding)
+        if kind is not None:  # "不是，问价格的", "不是不是，就是表扬一下小王"
+            return answer_non_complaint(session, draft.row, kind, f"{offered} {text}", ctx)
         return Reply([render_message("intake/offer_declined", ctx=ctx)], handler="intake_offer")
     if command is None and is_substantive(text, ctx):
         combined = f"{offered} {clean_text(text, fold=False)}".strip()[:1000]
         return start(session, draft.row, ctx, seed_text=combined, started_at=offered_at)
     _discard(session, draft, ctx)
     return None
+
+
+_YES_WORDS = re.compile(r"^[\s,，。.!！~]*(?:当然|肯定|必须|没错|对的|对|嗯+|恩+|是+的?|好的?|确定|确认|可以|行|ok|yes)?"
+                        r"[\s,，。.!！~]*(?:是|的|啊|呀|我)*[\s,，。.!！~]*(?:要|想)?(?:投诉|登记)?[\s,，。.!！~]*",
+                        re.IGNORECASE)
+
+
+def _after_yes(text: str) -> str:
+    """What follows the yes in "是的，投诉 昨天又划伤了两张": said about the complaint, kept with the offer."""
+    return _YES_WORDS.sub("", clean_text(text, fold=False), count=1).strip()
+
+
+def answer_non_complaint(
+    session: Session, row: ConversationRow, kind: str, text: str, ctx: HandlerContext
+) -> Reply:
+    """Praise or a price/product enquiry: answered, nothing started (issue 13).
+
+    Praise is passed to the office that hears from customers (``intake.callback_office``) as a staff
+    message, phone numbers masked; an enquiry gets a pointer to sales (the service phone)."""
+    draft = Draft(row)
+    if draft.mode is IntakeMode.OFFER:
+        draft.reset()
+    draft.save(ctx.now)
+    if kind == "praise":
+        office = ctx.policy.intake.callback_office
+        recipients = head_userids(session, office, ctx.policy)
+        if recipients:
+            note = render_message("intake/staff_praise", ctx=ctx, text=mask_phones_in(clean_text(text, fold=False))[:300])
+            queue_staff_text(session, recipients, note, now=ctx.now,
+                             dedupe_key=f"praise:{draft.openid}:{int(ctx.now.timestamp())}")
+        return Reply([render_message("intake/praise_thanks", ctx=ctx)], handler="praise")
+    return Reply([render_message("intake/sales_pointer", ctx=ctx, service_phone=_service_phone(ctx))],
+                 handler="sales")
 
 
 def _offer_resume(
