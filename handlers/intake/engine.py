@@ -835,6 +835,7 @@ def _extract(text: str, ctx: HandlerContext) -> Any:
         problem_type_options=form.options_for("problem_type"),
         demand_options=form.options_for("demands"),
         quality_categories=ctx.policy.quality_categories,
+        understanding=ctx.policy.understanding,
     )
 
 
@@ -850,6 +851,7 @@ def _prefill(draft: Draft, form: Form, text: str, ctx: HandlerContext) -> list[s
         "quantity": found.quantity,
         "problem_type": [found.problem_type] if found.problem_type else None,
         "demands": list(found.demands) or None,
+        "complainant_name": found.complainant_name,
     }
     understood: list[str] = []
     for step in form.steps:

@@ -23,6 +23,7 @@ from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
 from handlers.text.choices import ChoiceOption, find_terms
 from handlers.text.clean import NUMBER_PATTERN, clean_text
 from handlers.text.dates import DateMatch, find_dates
+from handlers.text.intent import DEFAULT_UNDERSTANDING, Understanding, demand_clauses, mentions_product
 from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
 from handlers.text.phone import Phone, parse_phone
 from handlers.text.quantity import Quantity, parse_quantity
@@ -47,6 +48,7 @@ FIELD_TITLES: dict[str, str] = {
     "quantity": "数量",
     "problem_type": "问题类型",
     "demands": "诉求",
+    "complainant_name": "姓名",
 }
 
 
@@ -67,6 +69,8 @@ class Extracted:
     category: str | None = None
     problem_type: str | None = None
     product_name: str | None = None
+    complainant_name: str | None = None  # 我是隔壁小区的张先生 → 张先生
+    demand_words: str | None = None  # a demand outside the options, in the complainant's words (→ 其他)
     displays: Mapping[str, str] = field(default_factory=dict)
     understood: tuple[str, ...] = ()
 
@@ -224,6 +228,20 @@ def _find_product(work: _Work, terms: Sequence[ChoiceOption]) -> str | None:
     return candidate
 
 
+_NAME_IN_TEXT = re.compile(
+    r"我(?:是|叫|姓)(?:[\u4e00-\u9fff]{1,8}的)?(?P<person>[\u4e00-\u9fff](?:先生|女士|小姐|师傅|经理|老板|工|总))"
+    r"|我是(?P<org>[\u4e00-\u9fff]{2,14}?(?:有限公司|公司|厂|集团|建材|商行|经销部|门市部|店))的?"
+)
+
+
+def _find_name(text: str) -> str | None:
+    """The complainant's name when the message introduces them: 我是隔壁小区的张先生, 我是郑州宏达建材的."""
+    m = _NAME_IN_TEXT.search(text)
+    if m is None:
+        return None
+    return m.group("person") or m.group("org")
+
+
 def _inferred(text: str, options: Sequence[ChoiceOption]) -> list[str]:
     return [code for code in find_terms(text, options) if code not in _NEVER_INFERRED]
 
@@ -236,6 +254,7 @@ def extract(
     problem_type_options: Sequence[ChoiceOption] = PROBLEM_TYPE_OPTIONS,
     demand_options: Sequence[ChoiceOption] = DEMAND_OPTIONS,
     quality_categories: Collection[str] = ("product_quality",),
+    understanding: Understanding = DEFAULT_UNDERSTANDING,
 ) -> Extracted:
     """Read whatever complaint fields a free-text message states (抽取), never raising.
 
@@ -255,16 +274,28 @@ def extract(
     quantity = _find_quantity(work, today)
 
     problem_codes = _inferred(cleaned, problem_type_options)
-    problem_type = problem_codes[0] if len(problem_codes) == 1 else None
+    problem_type = problem_codes[0] if problem_codes else None
     category_codes = _inferred(cleaned, category_options)
     category: str | None = None
     known_categories = {code for code, _, _ in category_options}
     quality = [code for code in quality_categories if code in known_categories]
-    if problem_codes and len(quality) == 1 and set(category_codes) <= set(quality):
-        category = quality[0]
-    elif len(category_codes) == 1:
+    about_goods = mentions_product(cleaned, understanding)
+    others = [code for code in category_codes if code not in quality]
+    if problem_codes and len(quality) == 1 and not others and about_goods:
+        category = quality[0]  # 划痕 on 铝板; but 压坏 on a village road is no product complaint
+    elif len(others) == 1 and (len(category_codes) == 1 or not about_goods):
+        category = others[0]
+    elif len(category_codes) == 1 and (category_codes[0] not in quality or about_goods):
         category = category_codes[0]
-    demands = tuple(_inferred(cleaned, demand_options))
+    if category is not None and category not in quality:
+        problem_type = None
+    clauses = demand_clauses(cleaned, understanding)
+    demands = tuple(dict.fromkeys(code for clause in clauses for code in _inferred(clause, demand_options)))
+    demand_words = None
+    if not demands and clauses and any(code == "other" for code, _, _ in demand_options):
+        demand_words = clauses[0][:60]  # "希望改善伙食": 其他, in the complainant's words
+        demands = ("other",)
+    name = _find_name(cleaned)
     product = _find_product(work, (*category_options, *problem_type_options, *demand_options))
 
     labels = {
@@ -287,7 +318,10 @@ def extract(
     if problem_type is not None:
         displays["problem_type"] = labels["problem_type"][problem_type]
     if demands:
-        displays["demands"] = "、".join(labels["demands"][code] for code in demands)
+        shown = "、".join(labels["demands"][code] for code in demands)
+        displays["demands"] = f"{shown}（{demand_words}）" if demand_words else shown
+    if name is not None:
+        displays["complainant_name"] = name
 
     return Extracted(
         phone=phone[0] if phone else None,
@@ -298,6 +332,8 @@ def extract(
         category=category,
         problem_type=problem_type,
         product_name=product,
+        complainant_name=name,
+        demand_words=demand_words,
         displays=displays,
         understood=tuple(f"{FIELD_TITLES[name]}：{shown}" for name, shown in displays.items()),
     )

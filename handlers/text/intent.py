@@ -40,6 +40,7 @@ DEFAULT_WORDS: Mapping[str, tuple[str, ...]] = {
         "投诉", "太差", "很差", "差劲", "不行", "不合格", "坏了", "问题", "不满", "没人", "不理", "骂", "太慢",
         "太吵", "还没", "退货", "换货", "赔", "严重", "太贵", "涨了", "不一致", "对不上", "不对", "不合理",
         "不给", "不让", "不回", "一直", "凭什么", "难吃", "吵", "臭", "划痕", "生锈", "开裂", "变形", "差",
+        "复杂", "要等", "等了", "打不开", "空号", "坏", "堵",
     ),
     # the company's products and goods: a damage word (压坏, 腐蚀) is a product complaint only near one of these
     "product_words": (
