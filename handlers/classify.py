@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from handlers.config import PolicyError
-from handlers.privacy import mask_phone
+from handlers.privacy import mask_phone, mask_phones_in
 from handlers.render import render_message
 from handlers.sla.presets import SlaPreset
 from handlers.text import NUMBER_PATTERN, clean_text, to_number
@@ -370,6 +370,8 @@ def notify_new_case(
         "problem": problem_label,
         "demands": list(demand_labels),
         "phone": mask_phone(complaint.phone, missing="未留"),
+        # the description quotes the customer, who often types the number there too: masked as well
+        "description": mask_phones_in(complaint.description),
         "attachments": attachment_count,
         "lead_office": department_name(session, route.lead_office, policy),
         "handling": department_name(session, route.handling_department, policy),

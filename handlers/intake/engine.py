@@ -57,6 +57,7 @@ from handlers.sla.promises import Opening, customer_promises, next_opening
 from handlers.text import clean_text, parse_free_text, parse_phone
 from handlers.text.extract import extract
 from handlers.text.intent import intent_of, leading_yes_or_no
+from handlers.text.words import yes_or_no
 from handlers.workflow.notify import card_title, case_link
 from handlers.workflow.transitions import Actor, record_event
 from storage.models import (
@@ -266,6 +267,13 @@ def _current_step(draft: Draft, form: Form) -> Step | None:
 
 def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerContext, form: Form) -> Reply:
     parsed = parse_answer(step, text, today=ctx.today)
+    if not parsed.accepted and _other_in_words(step, text):
+        # a several-choice step (诉求) answered in words none of its options has ("改善伙食"): 其他, words kept
+        words = clean_text(text, fold=False)[:100]
+        other = next(o for o in step.options if o.code == "other")
+        draft.answers["demand_words"] = words
+        _store(draft, step, ["other"], f"{other.label}（{words}）")
+        return _advance(session, draft, ctx, form)
     if not parsed.accepted:
         return _refuse(session, draft, step, parsed.hint, ctx, form)
     value, display = parsed.value, parsed.display
@@ -279,6 +287,15 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
             value, display = combined.value, combined.display
     _store(draft, step, value, display)
     return _advance(session, draft, ctx, form)
+
+
+def _other_in_words(step: Step, text: str) -> bool:
+    cleaned = clean_text(text)
+    return (
+        step.multi and any(o.code == "other" for o in step.options) and len(cleaned) >= 2
+        and not re.fullmatch(r"[0-9\s,、]+", cleaned) and cmd.command_of(text) is None
+        and yes_or_no(text) is None
+    )
 
 
 def _store(draft: Draft, step: Step, value: Any, display: str) -> None:
@@ -863,6 +880,8 @@ def _prefill(draft: Draft, form: Form, text: str, ctx: HandlerContext) -> list[s
             continue
         _store(draft, step, to_json(value), display)
         understood.append(f"{step.label}：{display}")
+    if found.demand_words and "demands" in draft.answers:
+        draft.answers["demand_words"] = found.demand_words
     if form.has("description") and "description" not in draft.answers:
         body = _strip_start_words(clean_text(text, fold=False))  # the customer's words, punctuation as typed
         step = form.step("description")

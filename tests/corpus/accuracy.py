@@ -211,11 +211,13 @@ def play(db: Database, company: Mapping[str, Any], case: Mapping[str, Any], open
                               f"{list(complaint.severity_reasons or [])}")
     for key, expected in case.get("expect", {}).items():
         actual = field_value(complaint, key)
-        ok = field_matches(key, expected, actual) and FIELD_STEP.get(key, key) not in outcome.refused
+        step = FIELD_STEP.get(key, key)
+        refusal_ok = (step in outcome.refused) == (step in case.get("must_refuse", []))
+        ok = field_matches(key, expected, actual) and refusal_ok
         outcome.fields[key] = ok
         if not ok:
             outcome.misses.append(f"{key}: {actual!r} != {expected!r}"
-                                  + (" (refused once)" if FIELD_STEP.get(key, key) in outcome.refused else ""))
+                                  + ("" if refusal_ok else " (refused: wrong)"))
     for key in case.get("never_ask", []):
         ok = key not in outcome.asked
         outcome.fields[f"not asked {key}"] = ok
