@@ -31,10 +31,10 @@ from handlers.intake import commands as cmd
 from handlers.intake.modes import ModeEvent
 from handlers.intake.state import ConversationRow, Draft
 from handlers.messages import Reply
-from handlers.text.intent import is_complaint_like
 from handlers.render import render_message
 from handlers.sla.promises import customer_promises
 from handlers.text import clean_text
+from handlers.text.intent import is_complaint_like
 from storage.models import FaqEntry, IntakeMode, Severity
 
 if TYPE_CHECKING:

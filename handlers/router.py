@@ -27,8 +27,8 @@ from handlers import faq, intake, status, survey
 from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
 from handlers.messages import IncomingMessage, Reply
-from handlers.text.intent import intent_of
 from handlers.render import render_message
+from handlers.text.intent import intent_of
 from handlers.workflow import consent
 from storage.models import IntakeMode
 

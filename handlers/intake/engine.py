@@ -135,6 +135,7 @@ def handle(session: Session, row: ConversationRow, message: IncomingMessage, ctx
             return None
     if draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY) and idle > settings.idle_after and not (
         cmd.is_(text, cmd.CONTINUE) or cmd.is_(text, cmd.RESTART) or cmd.is_(text, cmd.CANCEL)
+        or _answers_open_step(draft, form, text, ctx)
     ):
         return _offer_resume(session, draft, message, ctx, form, settings)
     if draft.mode is IntakeMode.RESUME:
@@ -258,6 +259,16 @@ def _fill(
     return _answer(session, draft, step, text, ctx, form)
 
 
+#: Parsers whose answers cannot be mistaken for something else: such an answer after a pause answers the step.
+_UNMISTAKABLE = frozenset({"phone", "date", "quantity", "batch"})
+
+
+def _answers_open_step(draft: Draft, form: Form, text: str | None, ctx: HandlerContext) -> bool:
+    """A phone number typed after 30 minutes at the phone step is the answer, not a reason to ask 继续？"""
+    step = _current_step(draft, form) if draft.mode is IntakeMode.FILLING and text else None
+    return step is not None and step.parser in _UNMISTAKABLE and parse_answer(step, text or "", today=ctx.today).accepted
+
+
 def _current_step(draft: Draft, form: Form) -> Step | None:
     editing = draft.notes.editing
     if editing is not None and form.has(editing):
@@ -311,6 +322,8 @@ def _refuse(session: Session, draft: Draft, step: Step, hint: str, ctx: HandlerC
     retries = draft.notes.retries
     count = retries.count + 1 if retries is not None and retries.step == step.key else 1
     draft.notes.retries = Retries(step.key, count)
+    if step.parser == "choice" and step.options:  # the question lists the options again: say so, not twice
+        hint = render_message("intake/note/choice_again", ctx=ctx)
     before = [render_message("intake/note/refused", ctx=ctx, hint=hint)]
     if count >= RETRIES_BEFORE_HUMAN:
         before.append(render_message("intake/note/offer_human", ctx=ctx))
@@ -885,12 +898,23 @@ def _prefill(draft: Draft, form: Form, text: str, ctx: HandlerContext) -> list[s
     if form.has("description") and "description" not in draft.answers:
         body = _strip_start_words(clean_text(text, fold=False))  # the customer's words, punctuation as typed
         step = form.step("description")
-        if len(body) >= max(DESCRIPTION_SEED_CHARS, step.min_length):
+        if _is_vague(body, found):  # "铝版质量太差了": kept, and one question asks for the details
+            draft.notes.description_seed = body[:200]
+        elif len(body) >= max(DESCRIPTION_SEED_CHARS, step.min_length):
             parsed = parse_free_text(body, today=ctx.today, min_length=step.min_length, max_length=step.max_length)
             if parsed.accepted:
                 _store(draft, step, parsed.value, parsed.display)
                 understood.append(f"{step.label}：{parsed.display}")
     return understood
+
+
+#: A first message shorter than this that names no problem type, product or date is a headline, not a description.
+VAGUE_CHARS = 12
+
+
+def _is_vague(body: str, found: Any) -> bool:
+    named = ("problem_type", "product_name", "purchase_date", "quantity", "batch", "demands")
+    return len(body) < VAGUE_CHARS and not any(key in found.displays for key in named)
 
 
 def _valid_choice(step: Step, value: Any) -> bool:

@@ -27,9 +27,12 @@ from handlers.text.clean import clean_text
 DEFAULT_WORDS: Mapping[str, tuple[str, ...]] = {
     # thanks and praise (表扬): answered with a thank-you that is passed to the department
     "praise_words": (
-        "表扬", "点赞", "点个赞", "赞一个", "感谢", "谢谢", "多谢", "很满意", "非常满意", "挺满意", "不错", "很好",
-        "真好", "挺好", "很耐心", "很负责", "很专业", "辛苦了", "给力", "好评",
+        "表扬", "点赞", "点个赞", "赞一个", "感谢", "谢谢", "多谢", "很满意", "非常满意", "挺满意", "很耐心",
+        "很负责", "很专业", "辛苦了", "给力", "好评",
     ),
+    # praise only when said of the company, its people or goods ("质量不错", not "天气真不错")
+    "weak_praise_words": ("不错", "很好", "真好", "挺好"),
+    "praise_subjects": ("你们", "服务", "质量", "师傅", "客服", "经理", "同事", "产品", "货", "菜", "小王", "小张", "小李"),
     # price and product enquiries (问价, 询货): a pointer to sales
     "sales_words": (
         "多少钱", "什么价", "价格", "报价", "价钱", "单价", "有没有", "有货", "卖吗", "能买", "怎么买", "哪些颜色",
@@ -104,7 +107,9 @@ def intent_of(text: str | None, understanding: Understanding = DEFAULT_UNDERSTAN
     s = clean_text(text)
     if is_complaint_like(s, understanding):
         return None
-    if _has(s, understanding["praise_words"]):
+    if _has(s, understanding["praise_words"]) or (
+        _has(s, understanding["weak_praise_words"]) and _has(s, understanding["praise_subjects"])
+    ):
         return "praise"
     if _has(s, understanding["sales_words"]):
         return "sales"
