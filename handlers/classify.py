@@ -319,7 +319,7 @@ def stated_batch_count(text: str) -> int | None:
     """How many batches the text says are affected ("两批一共十六吨" → 2, "好几批" → 3), if it says so."""
     best: int | None = None
     for m in _BATCH_COUNT.finditer(clean_text(text)):
-        number = 3 if m.group("n") == "几" else to_number(m.group("n"))
+        number = Decimal(3) if m.group("n") == "几" else to_number(m.group("n"))
         if number is not None and number == number.to_integral_value() and 1 <= number <= 1000:
             best = max(best or 0, int(number))
     return best

@@ -266,7 +266,9 @@ _UNMISTAKABLE = frozenset({"phone", "date", "quantity", "batch"})
 def _answers_open_step(draft: Draft, form: Form, text: str | None, ctx: HandlerContext) -> bool:
     """A phone number typed after 30 minutes at the phone step is the answer, not a reason to ask 继续？"""
     step = _current_step(draft, form) if draft.mode is IntakeMode.FILLING and text else None
-    return step is not None and step.parser in _UNMISTAKABLE and parse_answer(step, text or "", today=ctx.today).accepted
+    if step is None or step.parser not in _UNMISTAKABLE:
+        return False
+    return parse_answer(step, text or "", today=ctx.today).accepted
 
 
 def _current_step(draft: Draft, form: Form) -> Step | None:
@@ -575,7 +577,8 @@ def _answer_offer(
     return None
 
 
-_YES_WORDS = re.compile(r"^[\s,，。.!！~]*(?:当然|肯定|必须|没错|对的|对|嗯+|恩+|是+的?|好的?|确定|确认|可以|行|ok|yes)?"
+_YES_WORDS = re.compile(r"^[\s,，。.!！~]*"
+                        r"(?:当然|肯定|必须|没错|对的|对|嗯+|恩+|是+的?|好的?|确定|确认|可以|行|ok|yes)?"
                         r"[\s,，。.!！~]*(?:是|的|啊|呀|我)*[\s,，。.!！~]*(?:要|想)?(?:投诉|登记)?[\s,，。.!！~]*",
                         re.IGNORECASE)
 
@@ -600,7 +603,8 @@ def answer_non_complaint(
         office = ctx.policy.intake.callback_office
         recipients = head_userids(session, office, ctx.policy)
         if recipients:
-            note = render_message("intake/staff_praise", ctx=ctx, text=mask_phones_in(clean_text(text, fold=False))[:300])
+            said = mask_phones_in(clean_text(text, fold=False))[:300]
+            note = render_message("intake/staff_praise", ctx=ctx, text=said)
             queue_staff_text(session, recipients, note, now=ctx.now,
                              dedupe_key=f"praise:{draft.openid}:{int(ctx.now.timestamp())}")
         return Reply([render_message("intake/praise_thanks", ctx=ctx)], handler="praise")

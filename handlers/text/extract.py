@@ -174,7 +174,8 @@ _QUANTITY_IN_TEXT = re.compile(
     rf"(?<![A-Za-z0-9.×*/\-])(?:约|大约|大概)?"
     rf"(?P<num>[0-9]{{1,3}}(?:,[0-9]{{3}})+(?:\.[0-9]+)?|{NUMBER_PATTERN}|半)\s*"
     rf"(?P<unit>{'|'.join(_EXTRACT_UNITS)})(?:半)?(?:左右|多)?"
-    # a Latin unit must end at a non-letter ("3t6061" is no quantity); after 吨 a product code may follow (十六吨6063铝型材)
+    # a Latin unit must end at a non-letter ("3t6061" is no quantity); after 吨 a product code may follow
+    # (十六吨6063铝型材)
     r"(?:(?<=[\u4e00-\u9fff])|(?![A-Za-z0-9×*]))(?!事|情|装|间|点|子)",
     re.IGNORECASE,
 )

@@ -32,7 +32,9 @@ DEFAULT_WORDS: Mapping[str, tuple[str, ...]] = {
     ),
     # praise only when said of the company, its people or goods ("质量不错", not "天气真不错")
     "weak_praise_words": ("不错", "很好", "真好", "挺好"),
-    "praise_subjects": ("你们", "服务", "质量", "师傅", "客服", "经理", "同事", "产品", "货", "菜", "小王", "小张", "小李"),
+    "praise_subjects": (
+        "你们", "服务", "质量", "师傅", "客服", "经理", "同事", "产品", "货", "菜", "小王", "小张", "小李",
+    ),
     # price and product enquiries (问价, 询货): a pointer to sales
     "sales_words": (
         "多少钱", "什么价", "价格", "报价", "价钱", "单价", "有没有", "有货", "卖吗", "能买", "怎么买", "哪些颜色",

@@ -55,5 +55,6 @@ def parse_contact(text: str, *, today: date) -> Parsed[str | None]:
     s = re.sub(r"[。.!！，,\s]+", "", clean_text(text))
     if s in _SELF or s in ("不用", "不需要", "没有", "无"):
         return Parsed.ok(None, "本人")  # the contact is the complainant: nothing more to record
-    return _parse_person_or_company(text, "contact")
+    named: Parsed[str | None] = _parse_person_or_company(text, "contact")  # type: ignore[assignment]
+    return named
 

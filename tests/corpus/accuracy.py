@@ -289,7 +289,8 @@ class Report:
             "",
             "| measure | result |",
             "|---|---|",
-            f"| category | {self.category:.1%} ({sum(o.category_ok for o in self.complaints)}/{len(self.complaints)}) |",
+            f"| category | {self.category:.1%} "
+            f"({sum(o.category_ok for o in self.complaints)}/{len(self.complaints)}) |",
             f"| non-complaints started | {self.started} of {len(self.non_complaints)} |",
             f"| severity | {self.severity:.1%} ({sum(o.severity_ok for o in self.complaints)}/"
             f"{len(self.complaints)}); 一般 flagged 重大: {self.false_major} |",
