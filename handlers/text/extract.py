@@ -276,23 +276,27 @@ def extract(
     quantity = _find_quantity(work, today)
 
     problem_codes = _inferred(cleaned, problem_type_options)
-    problem_type = problem_codes[0] if problem_codes else None
+    problem_type = problem_codes[0] if len(problem_codes) == 1 else None
     category_codes = _inferred(cleaned, category_options)
     category: str | None = None
     known_categories = {code for code, _, _ in category_options}
     quality = [code for code in quality_categories if code in known_categories]
     about_goods = mentions_product(cleaned, understanding)
     others = [code for code in category_codes if code not in quality]
-    if problem_codes and len(quality) == 1 and not others and about_goods:
-        category = quality[0]  # 划痕 on 铝板; but 压坏 on a village road is no product complaint
-    elif len(others) == 1 and (len(category_codes) == 1 or not about_goods):
-        category = others[0]
-    elif len(category_codes) == 1 and (category_codes[0] not in quality or about_goods):
+    damage_only = bool(problem_codes) and set(problem_codes) <= {"transport_damage"}  # 压坏, 撞坏: of what?
+    if len(set(others)) == 1 and (not problem_codes or not about_goods):
+        category = others[0]  # 路都被压坏了 in 我们村: the surroundings, not a product
+    elif problem_codes and len(quality) == 1 and not others and (about_goods or not damage_only):
+        category = quality[0]
+    elif len(category_codes) == 1 and (category_codes[0] not in quality or about_goods or not damage_only):
         category = category_codes[0]
     if category is not None and category not in quality:
         problem_type = None
-    clauses = demand_clauses(cleaned, understanding)
-    demands = tuple(dict.fromkeys(code for clause in clauses for code in _inferred(clause, demand_options)))
+    clauses = [c for c in demand_clauses(cleaned, understanding) if "投诉" not in c]
+    # with a demand cue only the demand is read ("客户都退回来了 要求全部换货"); without one, the whole text
+    demands = tuple(dict.fromkeys(
+        code for clause in (clauses or [cleaned]) for code in _inferred(clause, demand_options)
+    ))
     demand_words = None
     if not demands and clauses and any(code == "other" for code, _, _ in demand_options):
         demand_words = clauses[0][:60]  # "希望改善伙食": 其他, in the complainant's words

@@ -34,7 +34,7 @@ def _parse_person_or_company(text: str, hint: str) -> Parsed[str]:
 #: Answers at a name step that are not a name (yes/no words are refused through yes_or_no as well).
 _NOT_NAMES = frozenset({"不知道", "不清楚", "没有", "无", "匿名", "随便", "保密", "不想说", "不告诉你", "本人", "我"})
 #: Words that make an answer a sentence: pronouns, verbs of saying/doing, particles (names rarely have them).
-_SENTENCE = re.compile(r"[我你他她]|不想|不要|就是|处理|什么|怎么|为什么|已经|赶紧|[吧吗呢啊了]$|.{16,}")
+_SENTENCE = re.compile(r"[我你他她]|不想|不要|就是|处理|什么|怎么|为什么|已经|赶紧|[吧吗呢啊了]$")
 _ORGANISATION = re.compile(r"公司|厂|集团|中心|商行|经销部|门市部|店|研究所|学校|医院|银行|合作社|工作室|项目部")
 #: At the contact step these mean "the complainant themself" (the question says so).
 _SELF = frozenset({"本人", "我本人", "我", "我自己", "自己", "就是我", "同上", "就我", "是我", "我就是"})
