@@ -54,8 +54,8 @@ from handlers.privacy import mask_openid, mask_phone, mask_phones_in
 from handlers.render import render_message
 from handlers.sla.calendar_store import load_calendar
 from handlers.sla.promises import Opening, customer_promises, next_opening
-from handlers.text import clean_text, parse_free_text, parse_phone
-from handlers.text.extract import extract
+from handlers.text import Parsed, clean_text, parse_free_text, parse_phone
+from handlers.text.extract import extract, find_in_answer, product_in
 from handlers.text.intent import intent_of, leading_yes_or_no
 from handlers.text.words import yes_or_no
 from handlers.workflow.notify import card_title, case_link
@@ -279,13 +279,16 @@ def _current_step(draft: Draft, form: Form) -> Step | None:
 
 
 def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerContext, form: Form) -> Reply:
+    open_keys = _open_together(draft, step, form)
+    if open_keys:
+        return _answer_together(session, draft, step, text, open_keys, ctx, form)
     parsed = parse_answer(step, text, today=ctx.today)
     if not parsed.accepted and _other_in_words(step, text):
         # a several-choice step (诉求) answered in words none of its options has ("改善伙食"): 其他, words kept
         words = clean_text(text, fold=False)[:100]
         other = next(o for o in step.options if o.code == "other")
-        draft.answers["demand_words"] = words
         _store(draft, step, ["other"], f"{other.label}（{words}）")
+        draft.answers["demand_words"] = words
         return _advance(session, draft, ctx, form)
     if not parsed.accepted:
         return _refuse(session, draft, step, parsed.hint, ctx, form)
@@ -302,6 +305,66 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
     return _advance(session, draft, ctx, form)
 
 
+#: Steps whose own value is looked for inside the answer (the rest of the words then say nothing about them).
+_FOUND_IN_ANSWER = frozenset({"phone", "date", "quantity", "batch"})
+
+
+def _open_together(draft: Draft, step: Step, form: Form) -> list[str]:
+    """The steps asked in the same question as ``step`` (all of them again when it is edited from the summary)."""
+    if draft.notes.editing == step.key:
+        applicable = {s.key for s in form.applicable(draft.answers)}
+        return [key for key in step.together if key in applicable]
+    return form.together_open(step, draft.answers)
+
+
+def _answer_together(
+    session: Session, draft: Draft, step: Step, text: str, open_keys: list[str], ctx: HandlerContext, form: Form
+) -> Reply:
+    """One answer to a question that asks several facts ("6061铝板 2mm 批号2311-08"): each one stated is kept.
+
+    The asked step takes what it finds of its own kind, else the words left over; optional facts the answer
+    does not state count as not given, a required one is asked next on its own (issue 13)."""
+    findable = step.parser in _FOUND_IN_ANSWER or step.key == "spec_model"
+    found, rest = find_in_answer(text, [*open_keys, *([step.key] if findable else [])], today=ctx.today)
+    for key in open_keys:
+        if key in found:
+            value, display = found[key]
+            _store(draft, form.step(key), to_json(value), display)
+    if step.key == "spec_model" and form.has("product_name") and draft.answers.get("product_name"):
+        product = product_in(rest)  # "6061铝板 2mm" after "铝板有划痕": the more precise name is kept
+        known = str(draft.answers["product_name"])
+        if product and known in product and product != known:
+            _store(draft, form.step("product_name"), product, product)
+        if product and rest.replace(product, "").strip() == "":
+            rest = ""
+    if step.key == "spec_model" and found and not re.search(r"[0-9A-Za-z]", rest):
+        rest = ""  # "标签上写的批号是 2311-02": the words around the batch are no specification
+    if step.key in found:
+        value, display = found[step.key]
+        parsed = Parsed.ok(to_json(value), display)
+    elif rest:
+        parsed = parse_answer(step, rest, today=ctx.today)
+    elif found and draft.notes.editing == step.key and step.key in draft.answers:
+        parsed = Parsed.ok(draft.answers[step.key], draft.displays.get(step.key, ""))  # only the others changed
+    elif not step.required and found:
+        parsed = Parsed.ok(None, render_message("intake/note/skipped_display", ctx=ctx))
+    else:
+        parsed = parse_answer(step, text, today=ctx.today)
+    if not parsed.accepted:
+        return _refuse(session, draft, step, parsed.hint, ctx, form)
+    _store(draft, step, parsed.value, parsed.display)
+    _skip_unstated(draft, [key for key in open_keys if key not in found], ctx, form)
+    return _advance(session, draft, ctx, form)
+
+
+def _skip_unstated(draft: Draft, keys: Sequence[str], ctx: HandlerContext, form: Form) -> None:
+    """Optional facts a together-question asked and the answer left out: not given (a required one stays open)."""
+    for key in keys:
+        member = form.step(key)
+        if not member.required and key not in draft.answers:
+            _store(draft, member, None, render_message("intake/note/skipped_display", ctx=ctx))
+
+
 def _other_in_words(step: Step, text: str) -> bool:
     cleaned = clean_text(text)
     return (
@@ -312,6 +375,8 @@ def _other_in_words(step: Step, text: str) -> bool:
 
 
 def _store(draft: Draft, step: Step, value: Any, display: str) -> None:
+    if step.key == "demands":  # a new demand answer: earlier own words (→ 其他) no longer apply
+        draft.answers.pop("demand_words", None)
     draft.answers[step.key] = value
     draft.displays[step.key] = display
     draft.notes.retries = None
@@ -337,6 +402,7 @@ def _skip(session: Session, draft: Draft, step: Step, ctx: HandlerContext, form:
         before = [render_message("intake/note/required", ctx=ctx, step=step)]
         return _ask(session, draft, step, ctx, form, before=before, handler="intake_refused")
     _store(draft, step, None, render_message("intake/note/skipped_display", ctx=ctx))
+    _skip_unstated(draft, form.together_open(step, draft.answers), ctx, form)
     return _advance(session, draft, ctx, form)
 
 
@@ -361,6 +427,8 @@ def _back(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> Re
     if shown:
         draft.notes.previous[step.key] = shown
     draft.answers.pop(step.key)
+    if step.key == "demands":
+        draft.answers.pop("demand_words", None)
     draft.notes.retries = None
     return _advance(session, draft, ctx, form)
 
@@ -844,12 +912,14 @@ def question_text(
     draft: Draft, step: Step, ctx: HandlerContext, form: Form, *, before: Sequence[str] = (),
     previous: str | None = None,
 ) -> str:
-    prompt = step.prompt or render_message(step.template_name, ctx=ctx, answers=draft.answers)
+    together = _open_together(draft, step, form)
+    prompt = step.prompt or render_message(step.template_name, ctx=ctx, answers=draft.answers, together=together)
     number, total = form.position(step.key, draft.answers)
     return render_message(
         "intake/question", ctx=ctx, before=[b for b in before if b], prompt=prompt, step=step,
         options=[(index, option.label) for index, option in enumerate(step.options, 1)],
-        progress=(number, total) if "category" in draft.answers and step.key != "category" else None,
+        progress=(number, total) if "category" in draft.answers and step.key != "category"
+        and draft.notes.editing != step.key else None,
         previous=previous,
         seed=draft.notes.description_seed if step.key == "description" else None,
         editing=draft.notes.editing == step.key,

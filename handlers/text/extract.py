@@ -343,3 +343,90 @@ def extract(
         displays=displays,
         understood=tuple(f"{FIELD_TITLES[name]}：{shown}" for name, shown in displays.items()),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# One answer to a question that asks several things (产品、规格、批号 together; date and quantity)
+# ---------------------------------------------------------------------------------------------
+
+#: A size, thickness or temper: 2mm, 1.5厚, 三个厚的, 2×1220×2440, φ20, 6061-T6, H24.
+_SPEC = re.compile(
+    r"(?<![A-Za-z0-9.\-])(?:"
+    r"[0-9]+(?:\.[0-9]+)?(?:mm|毫米)?(?:\s*[×*xX]\s*[0-9]+(?:\.[0-9]+)?(?:mm|毫米)?)+"
+    rf"|{NUMBER_PATTERN}\s*(?:mm|毫米|厘米|cm|个厚|个毫|丝|厚)(?:的)?"
+    r"|[Φφ]\s*[0-9]+(?:\.[0-9]+)?"
+    r"|[0-9]{4}-?[HThtO][0-9]{0,3}(?!\s?(?:铝|铜|钢|不锈|镀|彩|锌|镁|钛|镍))"  # 6061-T6铝板 is a product name
+    r"|[HT][0-9]{1,3}态?(?!\s?(?:铝|铜|钢|不锈|镀|彩|锌|镁|钛|镍))"
+    r")(?![A-Za-z0-9])",
+)
+#: A batch code typed alone among other words: with a dash (2311-08) or letters and at least 4 digits (B231108).
+_BARE_BATCH = re.compile(
+    r"(?<![A-Za-z0-9.\-])(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[A-Za-z]{1,3}[0-9]{4,}[A-Za-z0-9]*)(?![A-Za-z0-9\-])"
+)
+_LABEL_WORDS = re.compile(
+    r"规格型号|规格|型号|生产批次|批次号|批次|批号|产品名称|产品|名称|联系电话|电话|手机|号码|数量|"
+    r"采购日期|日期|是|为|[:：#]"
+)
+
+
+def find_in_answer(text: str, keys: Collection[str], *, today: date) -> tuple[dict[str, tuple[object, str]], str]:
+    """The facts ``keys`` names found in one answer, and the words left over (for the asked step's own parser).
+
+    Used when a question asks related facts together ("产品名称、规格和批号？" answered "6061铝板 2mm 批号2311-08";
+    "什么时候到的货，多少？" answered "上周三到的 三吨"; "称呼和电话？" answered "张先生 13803791234"). Each finding
+    is cut out before the next is looked for, as in :func:`extract`. Values are the field parsers' types.
+    """
+    work = _Work(clean_text(text)[:EXTRACT_INPUT_LIMIT])
+    found: dict[str, tuple[object, str]] = {}
+    if "phone" in keys:
+        phone = _find_phone(work, today)
+        if phone is not None:
+            found["phone"] = phone
+    if "batch" in keys:
+        batch = _find_batch(work, today)
+        if batch is None:
+            for m in _BARE_BATCH.finditer(work.text):
+                if _SPEC.fullmatch(m.group(0)):
+                    continue
+                parsed = parse_batch(m.group(0), today=today)
+                if parsed.accepted and parsed.value is not None:
+                    work.use(m.start(), m.end())
+                    batch = (parsed.value, parsed.display)
+                    break
+        if batch is not None:
+            found["batch"] = batch
+    if "purchase_date" in keys:
+        for date_match in find_dates(work.text, today=today):
+            if date_match.value is not None:
+                work.use(date_match.start, date_match.end)
+                found["purchase_date"] = (date_match.value, date_match.display)
+                break
+    if "quantity" in keys:
+        quantity = _find_quantity(work, today)
+        if quantity is None:  # asked for: any unit the quantity parser knows (500米, 120张)
+            for m in re.finditer(rf"{NUMBER_PATTERN}\s*[^\s0-9，,。、]{{1,3}}", work.text):
+                parsed = parse_quantity(m.group(0), today=today)
+                if parsed.accepted and parsed.value is not None:
+                    work.use(m.start(), m.end())
+                    quantity = (parsed.value, parsed.display)
+                    break
+        if quantity is not None:
+            found["quantity"] = quantity
+    if "spec_model" in keys:
+        specs = []
+        for m in list(_SPEC.finditer(work.text)):
+            specs.append(m.group(0).strip())
+        for m in reversed(list(_SPEC.finditer(work.text))):
+            work.use(m.start(), m.end())
+        if specs:
+            shown = " ".join(specs)
+            found["spec_model"] = (shown, shown)
+    rest = _LABEL_WORDS.sub(" ", work.text.replace(_USED, " "))
+    rest = " ".join(re.sub(r"[,，;；、。.!！]+", " ", rest).split())
+    return found, rest
+
+
+def product_in(text: str) -> str | None:
+    """A metal product named in ``text`` (6061铝板), for a more precise name typed with the spec."""
+    m = _PRODUCT.search(clean_text(text))
+    return m.group(0).strip() if m is not None else None

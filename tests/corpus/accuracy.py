@@ -7,6 +7,8 @@ The filed complaint is then compared with the expected outcome.
 
     python -m tests.corpus.accuracy            # SQLite in a temporary directory (or TEST_DATABASE_URL)
     python -m tests.corpus.accuracy -v         # also every miss, case by case
+    python -m tests.corpus.accuracy --questions                      # questions and turns of every case
+    python -m tests.corpus.accuracy --cases tests/corpus/holdout.toml  # the held-out cases (not tuned against)
 
 Measures (printed as a table; ``tests/corpus/test_accuracy.py`` holds the CI thresholds):
 
@@ -110,6 +112,20 @@ def plain_answer(step: str, case: Mapping[str, Any], policy: Any) -> str:
     return PLAIN.get(step, "跳过")
 
 
+def _together_answer(
+    text: str, open_keys: list[str], answers: dict[str, list[str]], case: Mapping[str, Any], policy: Any
+) -> str:
+    """A question that asks several facts (产品、规格、批号) is answered with all of them, as a person would:
+    the case's own words for each (used up), else the plain answer; what the person would skip is left out."""
+    parts = [] if text == "跳过" else [text]
+    for key in open_keys:
+        own = answers.get(key)
+        part = own.pop(0) if own else plain_answer(key, case, policy)
+        if part != "跳过":
+            parts.append(part)
+    return " ".join(parts) or "跳过"
+
+
 def _quantity(complaint: Complaint) -> str:
     if complaint.quantity is None:
         return ""
@@ -159,6 +175,7 @@ def play(db: Database, company: Mapping[str, Any], case: Mapping[str, Any], open
             outcome.misses.append(f"started ({chat.handlers[-1]})")
         return outcome
     answers: dict[str, list[str]] = {k: list(v) for k, v in case.get("answers", {}).items()}
+    form = policy.form
     times_asked: dict[str, int] = defaultdict(int)
     last_step: str | None = None
     for _ in range(MAX_TURNS):
@@ -188,6 +205,8 @@ def play(db: Database, company: Mapping[str, Any], case: Mapping[str, Any], open
             chat.send("取消")
             outcome.turns += 1
             break
+        if form.has(step) and nth == 0:
+            text = _together_answer(text, form.together_open(form.step(step), state.answers), answers, case, policy)
         chat.send(text)
         outcome.turns += 1
     complaints = chat.complaints()
@@ -355,14 +374,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     parser.add_argument("--only", help="comma-separated case ids")
+    parser.add_argument("--cases", type=Path, default=CASES, help="the corpus file (default: %(default)s)")
+    parser.add_argument("--questions", action="store_true", help="list every case's questions and turns")
     args = parser.parse_args()
-    cases = load_cases()
+    cases = load_cases(args.cases)
     if args.only:
         wanted = set(args.only.split(","))
         cases = [c for c in cases if c["id"] in wanted]
     company = load_company_config(PACKAGED_EXAMPLE, dev=True)
     with scratch_database() as db:
-        print(run(db, company, cases).text(verbose=args.verbose))
+        report = run(db, company, cases)
+        print(report.text(verbose=args.verbose))
+        if args.questions:
+            print("\nquestions per case (id: questions/turns: steps asked):")
+            for o in report.complaints:
+                print(f"  {o.case['id']}: {o.questions}/{o.turns}: {' '.join(o.asked)}")
 
 
 if __name__ == "__main__":
