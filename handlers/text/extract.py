@@ -388,10 +388,10 @@ def find_in_answer(text: str, keys: Collection[str], *, today: date) -> tuple[di
             for m in _BARE_BATCH.finditer(work.text):
                 if _SPEC.fullmatch(m.group(0)):
                     continue
-                parsed = parse_batch(m.group(0), today=today)
-                if parsed.accepted and parsed.value is not None:
+                codes = parse_batch(m.group(0), today=today)
+                if codes.accepted and codes.value is not None:
                     work.use(m.start(), m.end())
-                    batch = (parsed.value, parsed.display)
+                    batch = (codes.value, codes.display)
                     break
         if batch is not None:
             found["batch"] = batch

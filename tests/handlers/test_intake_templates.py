@@ -56,7 +56,8 @@ def test_a_multi_choice_after_a_refusal() -> None:
                          before=[render_message("intake/note/refused", ctx=CTX, hint="没有这个序号。")])
     assert text == (
         "没有这个序号。\n"
-        # not a product complaint: the demand is asked in the customer's own words (issue 13); name and phone are one question
+        # not a product complaint: the demand is asked in the customer's own words (issue 13)
+        # name and phone are one question, so 8 questions
         "【7/8】您希望我们怎么处理？可以直接说您的要求（如“晚上10点以后不要装卸货”），也可以回复序号：\n"
         "1 维修  2 更换  3 退货  4 赔偿  5 减价  6 道歉/说明  7 其他\n"
         "（可多选，如“2 4”）"
