@@ -270,3 +270,67 @@ def test_the_staff_notice_masks_the_phone_inside_the_description(chat: Chat, db:
     texts = [str((m.payload or {}).get("text", "")) for m in outbox(db)]
     assert not any("13803791234" in text for text in texts)
     assert any("138****1234" in text or "1234" in text for text in texts)
+
+
+# -- shorter conversations: related facts asked together, parsed from one answer ----------------------------
+
+def test_product_spec_and_batch_typed_together_at_the_product_question_are_split(chat: Chat) -> None:
+    chat.send("你们的货有质量问题 表面全是划痕")
+    chat.send("是")
+    chat.say("张先生 13803791234", "跳过", "跳过")
+    reply = chat.send("跳过")  # the address
+    assert "产品名称、规格型号和批号" in reply, "one question for the three"
+    reply = chat.send("6061铝板 2mm 批号2311-08")
+    assert "一共多少" in reply, "spec and batch are not asked again"
+    reply = chat.send("上周三到的货 一共三吨")
+    assert "数量" not in reply.splitlines()[-1]
+    _finish(chat)
+    [complaint] = chat.complaints()
+    assert complaint.product_name == "6061铝板" and complaint.spec_model == "2mm" and complaint.batch == "2311-08"
+    assert complaint.purchase_date == dt.date(2026, 11, 18) and str(complaint.quantity.normalize()) == "3"
+    assert complaint.complainant_name == "张先生" and complaint.phone == "+8613803791234"
+
+
+def test_a_product_named_in_the_first_message_is_made_precise_by_the_spec_answer(chat: Chat) -> None:
+    chat.send("铝板有划痕")
+    chat.send("是")
+    chat.say("张先生", "跳过", "13803791234")
+    reply = chat.send("跳过")
+    assert "规格型号和批号" in reply and "产品名称" not in reply
+    chat.send("6061铝板 三个厚的 批号是2311-20")
+    _finish(chat)
+    [complaint] = chat.complaints()
+    assert complaint.product_name == "6061铝板" and complaint.spec_model == "三个厚的"
+    assert complaint.batch == "2311-20"
+
+
+def test_a_required_fact_left_out_of_a_together_answer_is_asked_on_its_own(chat: Chat) -> None:
+    chat.send("铝板有划痕")
+    chat.send("是")
+    reply = chat.send("张先生")
+    assert "联系人" in reply
+    reply = chat.send("跳过")
+    assert "联系电话" in reply, "the phone, not given with the name, is asked next"
+    chat.say("13803791234", "跳过", "跳过")
+    reply = chat.send("11月10日")
+    assert "数量" in reply and "什么时候" not in reply
+
+
+def test_changing_one_fact_of_a_summary_line_keeps_the_others(chat: Chat) -> None:
+    chat.send("铝板有划痕")
+    chat.send("是")
+    given = {"complainant_name": "张先生 13803791234"}
+    for _ in range(20):
+        state = chat.state()
+        assert state is not None
+        if state.mode is IntakeMode.SUMMARY:
+            break
+        plain = {"contact_person": "跳过", "address": "跳过", "spec_model": "跳过", "purchase_date": "11月10日 5吨",
+                 "usage_scenario": "跳过", "loss": "无", "demands": "道歉/说明", "evidence": "跳过",
+                 "description": "就是上面说的情况", **given}
+        chat.send(plain[state.step or ""])
+    summary = chat.replies[-1]
+    assert "2. 投诉人：张先生 138 0379 1234" in summary and len(summary.splitlines()) <= 14
+    chat.send("改2")
+    summary = chat.send("13912345678")
+    assert "2. 投诉人：张先生 139 1234 5678" in summary
