@@ -55,8 +55,9 @@ from handlers.render import render_message
 from handlers.sla.calendar_store import load_calendar
 from handlers.sla.promises import Opening, customer_promises, next_opening
 from handlers.text import Parsed, clean_text, parse_free_text, parse_phone
+from handlers.text.choices import find_terms
 from handlers.text.extract import extract, find_in_answer, product_in
-from handlers.text.intent import intent_of, leading_yes_or_no
+from handlers.text.intent import intent_of, is_complaint_like, leading_yes_or_no
 from handlers.text.words import yes_or_no
 from handlers.workflow.notify import card_title, case_link
 from handlers.workflow.transitions import Actor, record_event
@@ -195,7 +196,9 @@ def offer(session: Session, row: ConversationRow, message: IncomingMessage, ctx:
     """
     draft = Draft(row)
     text = message_text(message)
-    if text is not None and len(_extract(clean_text(text), ctx).displays) >= START_AT_ONCE_FIELDS:
+    if text is not None and len(_extract(clean_text(text), ctx).displays) >= START_AT_ONCE_FIELDS and not (
+        _QUESTION.search(clean_text(text)) and not is_complaint_like(text, ctx.policy.understanding)
+    ):  # "你们的铝板质量到底怎么样啊" names goods and quality but asks: 您是要投诉吗？ first
         return start(session, row, ctx, seed_text=text)
     draft.reset()
     draft.move(ModeEvent.OFFER)
@@ -204,6 +207,10 @@ def offer(session: Session, row: ConversationRow, message: IncomingMessage, ctx:
         _attach(session, draft, message, ctx)
     draft.save(ctx.now)
     return Reply([render_message("intake/offer", ctx=ctx, media=text is None)], handler="intake_offer")
+
+
+#: A message that asks (…怎么样啊, …吗？): when nothing in it complains, it is asked about before a form starts.
+_QUESTION = re.compile(r"(?:怎么样|如何|吗|呢|么|[?？])[啊呀呢吗?？\s]*$")
 
 
 def request_callback(
@@ -284,6 +291,15 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
         return _answer_together(session, draft, step, text, open_keys, ctx, form)
     parsed = parse_answer(step, text, today=ctx.today)
     if not parsed.accepted and _other_in_words(step, text):
+        cleaned = clean_text(text)
+        named = [code for code in find_terms(cleaned, step.options) if code != "other"]
+        if not named and len(cleaned) <= _SHORT_ANSWER:  # a short answer to the question: one-letter words count
+            named = [o.code for o in step.options if o.code != "other" and any(
+                len(word) == 1 and word in cleaned for word in o.synonyms)]
+        if named:  # "快点来修", "派人来修一下": an option's word inside a sentence (修 → 维修)
+            labels = {o.code: o.label for o in step.options}
+            _store(draft, step, named, "、".join(labels[code] for code in named))
+            return _advance(session, draft, ctx, form)
         # a several-choice step (诉求) answered in words none of its options has ("改善伙食"): 其他, words kept
         words = clean_text(text, fold=False)[:100]
         other = next(o for o in step.options if o.code == "other")
@@ -305,6 +321,8 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
     return _advance(session, draft, ctx, form)
 
 
+#: An answer to a choice question this short is read for one-letter option words too (快点来修 → 维修).
+_SHORT_ANSWER = 8
 #: Steps whose own value is looked for inside the answer (the rest of the words then say nothing about them).
 _FOUND_IN_ANSWER = frozenset({"phone", "date", "quantity", "batch"})
 

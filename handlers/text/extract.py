@@ -181,8 +181,14 @@ _QUANTITY_IN_TEXT = re.compile(
 )
 
 
+#: "两车一共三十二吨": the total is the quantity bought, the trucks (or batches) before it are not.
+_TOTAL_BEFORE = re.compile(r"(?:一共|总共|共计|合计|总计|共)\s*$")
+
+
 def _find_quantity(work: _Work, today: date) -> tuple[Quantity, str] | None:
-    for m in _QUANTITY_IN_TEXT.finditer(work.text):
+    matches = list(_QUANTITY_IN_TEXT.finditer(work.text))
+    totals = [m for m in matches if _TOTAL_BEFORE.search(work.text[max(0, m.start() - 3) : m.start()])]
+    for m in (*totals, *matches):
         if m.group("num") in ("一", "半"):
             continue  # 一件事, 一包装: "one" in prose is rarely the quantity bought
         parsed = parse_quantity(m.group(0), today=today)

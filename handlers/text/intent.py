@@ -53,7 +53,8 @@ DEFAULT_WORDS: Mapping[str, tuple[str, ...]] = {
         "货", "产品", "材料", "料", "包装", "箱", "门窗",
     ),
     # a demand in the complainant's own words follows one of these (希望晚上10点以后不要再装卸货)
-    "demand_cues": ("希望", "要求", "请你们", "麻烦你们", "能不能", "必须", "得给", "给个", "给我们", "我们要", "我要"),
+    "demand_cues": ("希望", "要求", "请你们", "麻烦你们", "能不能", "必须", "得给", "给个", "给我们", "我们要", "我要",
+                    "要么"),
 }  # fmt: skip
 _KEYS = frozenset({*DEFAULT_WORDS, *(f"extra_{key}" for key in DEFAULT_WORDS)})
 
@@ -113,8 +114,8 @@ def intent_of(text: str | None, understanding: Understanding = DEFAULT_UNDERSTAN
         _has(s, understanding["weak_praise_words"]) and _has(s, understanding["praise_subjects"])
     ):
         return "praise"
-    if _has(s, understanding["sales_words"]):
-        return "sales"
+    if _has(s, understanding["sales_words"]) or _NOT_A_COMPLAINT.search(s):
+        return "sales"  # "不是投诉 就想问下铝卷能不能定做": an enquiry, whatever its words
     return None
 
 
@@ -132,7 +133,9 @@ def demand_clauses(text: str, understanding: Understanding = DEFAULT_UNDERSTANDI
     Demands are read only here: "客户都退回来了" tells what happened and is no demand for 退货."""
     found: list[str] = []
     for clause in _CLAUSES.split(clean_text(text)):
-        positions = [clause.find(cue) for cue in understanding["demand_cues"] if cue in clause]
+        # "我们要的一点五" says what was ordered, not a demand: a cue followed by 的 does not count
+        positions = [m.start() for cue in understanding["demand_cues"]
+                     for m in re.finditer(re.escape(cue), clause) if not clause.startswith("的", m.end())]
         if positions:
             found.append(clause[min(positions):])
     return found

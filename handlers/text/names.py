@@ -53,7 +53,8 @@ def parse_contact(text: str, *, today: date) -> Parsed[str | None]:
     """Accept a contact person (联系人) such as 王工, with the same rules as ``parse_name``."""
     del today
     s = re.sub(r"[。.!！，,\s]+", "", clean_text(text))
-    if s in _SELF or s in ("不用", "不需要", "没有", "无"):
+    s = re.sub(r"^(?:就是|就|也是)(?=我)", "", s)  # 就我自己, 就是我本人
+    if s in _SELF or re.sub(r"^我", "", s) in _SELF or s in ("不用", "不需要", "没有", "无"):
         return Parsed.ok(None, "本人")  # the contact is the complainant: nothing more to record
     named: Parsed[str | None] = _parse_person_or_company(text, "contact")  # type: ignore[assignment]
     return named

@@ -334,3 +334,47 @@ def test_changing_one_fact_of_a_summary_line_keeps_the_others(chat: Chat) -> Non
     chat.send("改2")
     summary = chat.send("13912345678")
     assert "2. 投诉人：张先生 139 1234 5678" in summary
+
+
+# -- bugs the held-out cases (tests/corpus/holdout.toml) showed ---------------------------------------------
+
+def test_the_total_with_a_weight_is_the_quantity_not_the_trucks() -> None:
+    found = extract("前天刚到的货 发了两车一共三十二吨铝锭 其中一车表面全是划痕", today=TODAY)
+    assert found.displays["quantity"] == "32吨"
+
+
+def test_what_was_ordered_is_no_demand_and_either_or_demands_are_both_read() -> None:
+    found = extract("铝板厚度超差 我们要的一点五 量下来才一点三几 一共十二吨 要么退货要么降价", today=TODAY)
+    assert found.demands == ("return", "price_reduction") and found.demand_words is None
+
+
+def test_a_short_demand_in_words_with_a_one_letter_option_word(chat: Chat) -> None:
+    chat.send("宿舍的洗衣机坏了半个月了 报修了好几次都没人来")
+    chat.send("是")
+    _finish(chat, {"demands": "快点来修"})
+    [complaint] = chat.complaints()
+    assert complaint.demands == ["repair"]
+
+
+def test_just_me_at_the_contact_step_means_the_complainant(chat: Chat) -> None:
+    chat.send("铝板有划痕")
+    chat.send("是")
+    chat.send("张先生")
+    reply = chat.send("就我自己")
+    assert "联系电话" in reply and "请填写" not in reply
+
+
+def test_saying_it_is_no_complaint_is_answered_as_an_enquiry(chat: Chat) -> None:
+    chat.send("不是投诉 就想问下铝卷能不能按我们的尺寸定做")
+    assert chat.handlers[-1] == "sales"
+    state = chat.state()
+    assert (state is None or state.mode is IntakeMode.NONE) and not chat.complaints()
+
+
+def test_a_question_about_quality_is_asked_about_before_anything_starts(chat: Chat) -> None:
+    chat.send("你们的铝板质量到底怎么样啊")
+    assert chat.handlers[-1] == "intake_offer", "goods and 质量, but a question: 您是要投诉吗？"
+    chat.send("没有没有 我就随便问问")
+    state = chat.state()
+    assert state is None or state.mode is IntakeMode.NONE
+    assert not chat.complaints()
