@@ -171,6 +171,31 @@ def head_userids(session: Session, code: str, policy: CompanyPolicy) -> list[str
     return [configured.head] if configured is not None and configured.head else []
 
 
+#: How people call a staff member by surname: 小王, 老周, 王经理, 周工, 李师傅.
+_BY_SURNAME = r"(?:小|老|阿){s}|{s}(?:经理|工|师傅|总|主任|科长|处长|部长|主管|老师|会计|姐|哥)"
+
+
+def named_staff_department(session: Session, text: str, policy: CompanyPolicy) -> str | None:
+    """The department code of the one staff member ``text`` names (表扬一下小王, 感谢质检员周敏), else None.
+
+    Praise goes to the praised person's department (issue 13). A full name counts first; a surname form (小王,
+    周经理) only when exactly one person on the org chart has that surname. Active staff from the database, else
+    the configured org chart."""
+    s = clean_text(text)
+    rows = session.execute(
+        sa.select(Staff.name, Department.code).join(Department, Staff.department_id == Department.id, isouter=True)
+        .where(Staff.active.is_(True))
+    ).all()
+    people: list[tuple[str, str | None]] = [(str(name), code) for name, code in rows]
+    people = people or [(p.name, p.department) for p in policy.org.staff]
+    by_full = {code for name, code in people if len(name) >= 2 and name in s}
+    if by_full:
+        return by_full.pop() if len(by_full) == 1 else None
+    matched = {(name, code) for name, code in people
+               if name and re.search(_BY_SURNAME.format(s=re.escape(name[0])), s)}
+    return matched.pop()[1] if len(matched) == 1 else None
+
+
 def management_userids(session: Session, policy: CompanyPolicy) -> list[str]:
     """Management (公司管理层): the management department's head and every active staff with that role."""
     found = head_userids(session, policy.routing.management_department, policy)

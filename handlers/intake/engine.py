@@ -36,6 +36,7 @@ from handlers.classify import (
     category_route,
     department_name,
     head_userids,
+    named_staff_department,
     preset_for,
     promise_conditions,
 )
@@ -685,9 +686,11 @@ def answer_non_complaint(
     if draft.mode is IntakeMode.OFFER:
         draft.reset()
     draft.save(ctx.now)
-    if kind == "praise":
+    if kind == "praise":  # to the praised person's department when the org chart knows the name, else the office
+        named = named_staff_department(session, text, ctx.policy)
+        recipients = head_userids(session, named, ctx.policy) if named else []
         office = ctx.policy.intake.callback_office
-        recipients = head_userids(session, office, ctx.policy)
+        recipients = recipients or head_userids(session, office, ctx.policy)
         if recipients:
             said = mask_phones_in(clean_text(text, fold=False))[:300]
             note = render_message("intake/staff_praise", ctx=ctx, text=said)

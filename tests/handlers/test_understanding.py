@@ -12,7 +12,7 @@ from handlers.text import parse_as
 from handlers.text.extract import extract
 from handlers.text.intent import intent_of, leading_yes_or_no
 from storage.db import Database
-from storage.models import IntakeMode, Severity
+from storage.models import IntakeMode, Severity, Staff
 from tests.handlers.test_intake_chat import Chat, add_org, outbox
 
 TODAY = dt.date(2026, 11, 23)
@@ -378,3 +378,22 @@ def test_a_question_about_quality_is_asked_about_before_anything_starts(chat: Ch
     state = chat.state()
     assert state is None or state.mode is IntakeMode.NONE
     assert not chat.complaints()
+
+
+@pytest.mark.parametrize(("text", "head"), [
+    ("你们的客服小王很耐心 表扬一下", "db.wang.qiang"),  # one 王 on the org chart: 王强, 销售部
+    ("感谢质检员周敏 很专业", "db.li.na"),  # 周敏 is in 品质保障处
+    ("小李服务很好 点赞", "db.zhang.wei"),  # two people called 李: nobody in particular, the office
+    ("送货师傅很负责 点个赞", "db.zhang.wei"),  # no name: the office
+])
+def test_praise_goes_to_the_department_of_the_person_named(chat: Chat, db: Database, text: str, head: str) -> None:
+    ids = add_org(db)
+    with db.transaction() as s:
+        s.add_all([Staff(wecom_userid="db.wang", name="王强", department_id=ids["sales"], roles=["handler"]),
+                   Staff(wecom_userid="db.zhou", name="周敏", department_id=ids["quality_office"], roles=["handler"]),
+                   Staff(wecom_userid="db.li1", name="李娜", department_id=ids["quality_office"], roles=["handler"]),
+                   Staff(wecom_userid="db.li2", name="李明", department_id=ids["logistics"], roles=["handler"])])
+    chat.send(text)
+    assert chat.handlers[-1] == "praise"
+    [notice] = [m for m in outbox(db) if "表扬" in (m.payload or {}).get("text", "")]
+    assert notice.recipient == head
