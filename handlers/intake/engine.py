@@ -312,7 +312,18 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
     value, display = parsed.value, parsed.display
     seeds = step.seeds_description and step.parser == "choice" and is_free_text_choice(step, text)
     if seeds and form.has("description") and "description" not in draft.answers:
-        draft.notes.description_seed = clean_text(text, fold=False)[:200]
+        words = clean_text(text, fold=False)[:200]
+        described = form.step("description")
+        if len(clean_text(text)) >= max(DESCRIPTION_SEED_CHARS, described.min_length):
+            # "开卷的时候发现表面全是划痕": the problem and where it was found answer the description too (issue 13)
+            seed = draft.notes.description_seed
+            told = parse_free_text(f"{seed}。{words}" if seed else words, today=ctx.today,
+                                   min_length=described.min_length, max_length=described.max_length)
+            if told.accepted:
+                draft.notes.description_seed = None
+                _store(draft, described, told.value, told.display)
+        else:
+            draft.notes.description_seed = words
     if step.key == "description" and draft.notes.description_seed:
         seed, draft.notes.description_seed = draft.notes.description_seed, None
         if isinstance(value, str) and seed not in value:

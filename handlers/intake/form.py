@@ -184,9 +184,9 @@ class Form:
     def position(self, key: str, answers: Mapping[str, Any]) -> tuple[int, int]:
         """(number of this step, number of steps) among the applicable ones, for "第3步/共12步"."""
         steps = self.applicable(answers)
-        # a fact asked in the same question as an earlier open step is not a question of its own
-        asked_with = {k for s in steps if s.key not in answers and s.key != key for k in s.together}
-        keys = [s.key for s in steps if s.key == key or s.key in answers or s.key not in asked_with]
+        # a fact asked in the same question as an earlier step is not a question of its own (unless asked now)
+        asked_with = {k for s in steps for k in s.together}
+        keys = [s.key for s in steps if s.key == key or s.key not in asked_with]
         return (keys.index(key) + 1 if key in keys else len(keys), len(keys))
 
     def together_open(self, step: Step, answers: Mapping[str, Any]) -> list[str]:

@@ -161,7 +161,7 @@ def test_quality_path_files_a_complete_complaint(chat: Chat, db: Database) -> No
     assert "联系电话" in replies[2]
     assert "产品名称、规格型号和批号" in replies[4]
     assert "一共多少" in replies[5]
-    assert "问题类型" in replies[6]
+    assert "出了什么问题、在哪里发现的" in replies[6]
     assert "（已记下：表面有划痕）" in replies[7], "a free-text choice starts the description"
     assert "佐证" in replies[-1]
     assert "已收到第1个附件" in chat.image("m1")

@@ -397,3 +397,22 @@ def test_praise_goes_to_the_department_of_the_person_named(chat: Chat, db: Datab
     assert chat.handlers[-1] == "praise"
     [notice] = [m for m in outbox(db) if "表扬" in (m.payload or {}).get("text", "")]
     assert notice.recipient == head
+
+
+def test_the_problem_and_where_it_was_found_answer_the_type_and_the_description_at_once(chat: Chat) -> None:
+    chat.send("铝版质量太差了")
+    chat.send("当然是投诉")
+    for _ in range(10):
+        state = chat.state()
+        assert state is not None
+        if state.step == "problem_type":
+            break
+        chat.send({"complainant_name": "张先生 13803791234", "contact_person": "跳过", "address": "跳过",
+                   "product_name": "6061铝板", "purchase_date": "11月10日 5吨"}[state.step or ""])
+    assert "出了什么问题、在哪里发现的" in chat.replies[-1]
+    reply = chat.send("开卷的时候发现表面全是划痕")
+    assert "请描述" not in reply, "the description is not asked again"
+    _finish(chat)
+    [complaint] = chat.complaints()
+    assert complaint.problem_type == "surface"
+    assert complaint.description == "铝版质量太差了。开卷的时候发现表面全是划痕"
