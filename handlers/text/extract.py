@@ -229,8 +229,8 @@ def _find_product(work: _Work, terms: Sequence[ChoiceOption]) -> str | None:
                 stops.append(position)
     end = min(stops, default=len(rest))
     candidate = rest[:end]
-    if not 2 <= len(candidate) <= 15 or candidate in _GENERIC_PRODUCTS:
-        return None
+    if not 2 <= len(candidate) <= 15 or candidate in _GENERIC_PRODUCTS or candidate[0] in ("货", "东"):
+        return None  # "订的货说好十五号到": the goods, not a product name
     if re.fullmatch(rf"{NUMBER_PATTERN}.*", candidate) and not re.search(r"[A-Za-z]", candidate):
         return None  # "买了3吨…" starts with a quantity, not a name
     return candidate
