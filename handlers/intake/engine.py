@@ -192,18 +192,15 @@ def offer(session: Session, row: ConversationRow, message: IncomingMessage, ctx:
     """Something that reads like a complaint arrived while nothing was pending.
 
     If extraction finds at least two complaint fields in it (a category word alone may be praise:
-    "服务真好"), or a category with a complaint word (还没, 太差), the draft starts at once with what was
-    found filled in; otherwise we ask "您是要投诉吗？" and keep the text, which is pre-filled on 是. Photos and
+    "服务真好"), and it does not merely ask (…怎么样啊), the draft starts at once with what was found
+    filled in; otherwise we ask "您是要投诉吗？" and keep the text, which is pre-filled on 是. Photos and
     files sent out of the blue are kept with the offer.
     """
     draft = Draft(row)
     text = message_text(message)
-    found = _extract(clean_text(text), ctx) if text is not None else None
-    complaining = text is not None and is_complaint_like(text, ctx.policy.understanding)
-    if found is not None and not (_QUESTION.search(clean_text(text or "")) and not complaining) and (
-        len(found.displays) >= START_AT_ONCE_FIELDS or (complaining and found.category is not None)
-    ):  # "你们的铝板质量到底怎么样啊" names goods and quality but asks: 您是要投诉吗？ first;
-        # "订的货说好十五号到 拖到今天还没发" says what is wrong and about what: no need to ask
+    if text is not None and len(_extract(clean_text(text), ctx).displays) >= START_AT_ONCE_FIELDS and not (
+        _QUESTION.search(clean_text(text)) and not is_complaint_like(text, ctx.policy.understanding)
+    ):  # "你们的铝板质量到底怎么样啊" names goods and quality but asks: 您是要投诉吗？ first
         return start(session, row, ctx, seed_text=text)
     draft.reset()
     draft.move(ModeEvent.OFFER)

@@ -112,8 +112,8 @@ def test_product_quality_conversation(client: Any, wechat: WeChatSide, db: Datab
     assert complaint.category == "product_quality" and complaint.phone == "+8637967333626"
     assert complaint.purchase_date == dt.date(2026, 10, 15) and complaint.description.endswith("很多划痕")
     assert complaint.address == "河南省洛阳市涧西区某某路8号"
-    assert complaint.product_name == "6061-T6铝板" and complaint.spec_model == "2mm×1220×2440" and complaint.batch is None
-    assert complaint.quantity == 3 and complaint.quantity_unit == "吨"
+    assert complaint.product_name == "6061-T6铝板" and complaint.spec_model == "2mm×1220×2440"
+    assert complaint.batch is None and complaint.quantity == 3 and complaint.quantity_unit == "吨"
     assert count_rows(db, Attachment, complaint_id=complaint.id) == 2
     assert "26110001【已登记】" in phone.send("查询")
     assert "当前状态：已登记" in phone.send("26110001")
