@@ -454,11 +454,14 @@ def _back(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> Re
             return _advance(session, draft, ctx, form)
         return _ask(session, draft, step, ctx, form, before=[render_message("intake/note/first_step", ctx=ctx)])
     step = answered[-1]
-    shown = draft.displays.pop(step.key, None)
-    if shown:
-        draft.notes.previous[step.key] = shown
-    draft.answers.pop(step.key)
-    if step.key == "demands":
+    # a fact asked with an earlier question (批号 with the product): that question is asked again, whole
+    lead = next((s for s in answered if step.key in s.together), None)
+    for key in ([lead.key, *(k for k in lead.together if k in draft.answers)] if lead else [step.key]):
+        shown = draft.displays.pop(key, None)
+        if shown:
+            draft.notes.previous[key] = shown
+        draft.answers.pop(key)
+    if "demands" not in draft.answers:
         draft.answers.pop("demand_words", None)
     draft.notes.retries = None
     return _advance(session, draft, ctx, form)

@@ -416,3 +416,15 @@ def test_the_problem_and_where_it_was_found_answer_the_type_and_the_description_
     [complaint] = chat.complaints()
     assert complaint.problem_type == "surface"
     assert complaint.description == "铝版质量太差了。开卷的时候发现表面全是划痕"
+
+
+def test_back_from_after_a_together_question_asks_that_question_again(chat: Chat) -> None:
+    chat.send("你们的货有质量问题 表面全是划痕")
+    chat.send("是")
+    chat.say("张先生 13803791234", "跳过", "跳过", "6061铝板")
+    reply = chat.send("上一步")
+    assert "产品名称、规格型号和批号" in reply and "原来填写的是：6061铝板" in reply
+    reply = chat.send("6061铝板 2mm 批号2311-08")
+    assert "一共多少" in reply
+    state = chat.state()
+    assert state is not None and state.answers["batch"] == ["2311-08"] and state.answers["spec_model"] == "2mm"
