@@ -23,7 +23,7 @@
   (``severity_confirmed`` stays false). Every rule that fired is kept as a reason::
 
       [severity]
-      major_loss_amount = 50000          # 元; a loss stated above this suggests 重大
+      major_loss_amount = 50000          # 元; any stated loss suggests 重大, above this "金额较大"
       several_batches = 2                # this many batches or more
       safety_words = ["安全事故", "起火"]   # replace a word list (serious_words, injury_words, media_words too)
 
@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from handlers.config import PolicyError
-from handlers.privacy import mask_phone
+from handlers.privacy import mask_phone, mask_phones_in
 from handlers.render import render_message
 from handlers.sla.presets import SlaPreset
 from handlers.text import NUMBER_PATTERN, clean_text, to_number
@@ -171,6 +171,31 @@ def head_userids(session: Session, code: str, policy: CompanyPolicy) -> list[str
     return [configured.head] if configured is not None and configured.head else []
 
 
+#: How people call a staff member by surname: 小王, 老周, 王经理, 周工, 李师傅.
+_BY_SURNAME = r"(?:小|老|阿){s}|{s}(?:经理|工|师傅|总|主任|科长|处长|部长|主管|老师|会计|姐|哥)"
+
+
+def named_staff_department(session: Session, text: str, policy: CompanyPolicy) -> str | None:
+    """The department code of the one staff member ``text`` names (表扬一下小王, 感谢质检员周敏), else None.
+
+    Praise goes to the praised person's department (issue 13). A full name counts first; a surname form (小王,
+    周经理) only when exactly one person on the org chart has that surname. Active staff from the database, else
+    the configured org chart."""
+    s = clean_text(text)
+    rows = session.execute(
+        sa.select(Staff.name, Department.code).join(Department, Staff.department_id == Department.id, isouter=True)
+        .where(Staff.active.is_(True))
+    ).all()
+    people: list[tuple[str, str | None]] = [(str(name), code) for name, code in rows]
+    people = people or [(p.name, p.department) for p in policy.org.staff]
+    by_full = {code for name, code in people if len(name) >= 2 and name in s}
+    if by_full:
+        return by_full.pop() if len(by_full) == 1 else None
+    matched = {(name, code) for name, code in people
+               if name and re.search(_BY_SURNAME.format(s=re.escape(name[0])), s)}
+    return matched.pop()[1] if len(matched) == 1 else None
+
+
 def management_userids(session: Session, policy: CompanyPolicy) -> list[str]:
     """Management (公司管理层): the management department's head and every active staff with that role."""
     found = head_userids(session, policy.routing.management_department, policy)
@@ -192,17 +217,24 @@ def management_userids(session: Session, policy: CompanyPolicy) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 DEFAULT_WORDS: Mapping[str, tuple[str, ...]] = {
-    "serious_words": ("严重", "大面积", "整批", "全部报废", "批量不合格", "全部不合格", "无法使用", "报废"),
+    "serious_words": ("严重", "大面积", "整批", "全部报废", "批量不合格", "全部不合格", "无法使用", "报废", "都不能用"),
     "safety_words": (
         "安全隐患", "安全事故", "安全问题", "事故", "爆炸", "起火", "着火", "火灾", "坍塌", "倒塌", "漏电",
-        "泄漏", "中毒",
+        "泄漏", "中毒", "砸到", "砸着", "差点出事",
     ),
+    # injury in plain words as well as the formal ones: 手被割了, 缝了六针, 去医院
     "injury_words": (
         "受伤", "伤人", "砸伤", "割伤", "烫伤", "划伤手", "住院", "骨折", "死亡", "身亡", "人身伤害", "工伤",
+        "被割", "割了", "缝了", "缝针", "去医院", "进医院", "送医院", "医院", "摔伤", "摔下来", "流血", "拉肚子",
     ),
+    # harm to the brand: the press, the web, and complaints to authorities (12345 市长热线, 12315)
     "media_words": (
-        "媒体", "记者", "曝光", "电视台", "报社", "报纸", "网上", "微博", "抖音", "头条", "12315", "消协",
-        "市场监管", "起诉", "律师", "法院", "仲裁",
+        "媒体", "记者", "曝光", "电视台", "报社", "报纸", "发到网上", "网上曝光", "发网上", "微博", "抖音", "头条",
+        "12345", "12315", "市长热线", "信访", "环保局", "消协", "市场监管", "起诉", "律师", "法院", "仲裁",
+    ),
+    # pollution of the surroundings (污水, 死鱼): harm to neighbours and to the brand
+    "pollution_words": (
+        "污水", "废水", "排污", "污染", "黑烟", "刺鼻", "死鱼", "鱼都死", "鱼死", "庄稼都死", "毒气",
     ),
 }  # fmt: skip
 _NEGATED = re.compile(r"(?:没有|没|无|未|不会|不存在)[\u4e00-\u9fff]{0,2}$")
@@ -285,17 +317,49 @@ def suggest_severity(
     if len(batches) >= rules.several_batches:
         reasons.append(render_message("intake/severity_reason", rule="several_batches", items=list(batches)))
     text = clean_text(" ".join(t for t in (*texts, loss or "") if t))
-    for rule in ("serious_words", "safety_words", "injury_words", "media_words"):
+    for rule in ("serious_words", "safety_words", "injury_words", "media_words", "pollution_words"):
         hits = _found_words(text, rules.words[rule])
         if hits:
             reasons.append(render_message("intake/severity_reason", rule=rule, items=hits))
-    threshold = rules.major_loss_amount
-    amounts = stated_amounts(loss or "")
-    if amounts and max(amounts) > threshold:
+    counted = stated_batch_count(text)
+    if len(batches) < rules.several_batches and counted is not None and counted >= rules.several_batches:
+        reasons.append(render_message("intake/severity_reason", rule="several_batches", items=[f"{counted}批"]))
+    stated = stated_loss(loss, texts)
+    if stated is not None:  # any economic loss the customer states (seed 001 第六条); its amount says how much
+        amount = max(stated_amounts(stated), default=None)
+        large = amount is not None and amount > rules.major_loss_amount
         reasons.append(render_message(
-            "intake/severity_reason", rule="loss", items=[_yuan(max(amounts)), _yuan(threshold)]
+            "intake/severity_reason", rule="loss", items=[_yuan(amount) if amount is not None else "",
+                                                          _yuan(rules.major_loss_amount)],
+            large=large, stated=stated[:40],
         ))
     return SeveritySuggestion(Severity.MAJOR if reasons else Severity.GENERAL, tuple(reasons))
+
+
+_BATCH_COUNT = re.compile(rf"(?P<n>{NUMBER_PATTERN}|几)\s*(?:个)?批(?!次号|号)(?:次)?")
+_LOSS_IN_TEXT = re.compile(r"(?:损失|赔了|赔偿了|罚款|罚了|扣了|多收|多算|白花|停工)[^，。,.\s]{0,12}")
+
+
+def stated_batch_count(text: str) -> int | None:
+    """How many batches the text says are affected ("两批一共十六吨" → 2, "好几批" → 3), if it says so."""
+    best: int | None = None
+    for m in _BATCH_COUNT.finditer(clean_text(text)):
+        number = Decimal(3) if m.group("n") == "几" else to_number(m.group("n"))
+        if number is not None and number == number.to_integral_value() and 1 <= number <= 1000:
+            best = max(best or 0, int(number))
+    return best
+
+
+def stated_loss(loss: str | None, texts: Sequence[str]) -> str | None:
+    """The economic loss the customer states: the loss answer (anything but 无), else a loss with an amount in
+    the description ("被客户罚款八千"). None when no loss is stated."""
+    if loss and loss.strip() and loss.strip() not in ("无", "没有", "暂无"):
+        return loss.strip()
+    for text in texts:
+        m = _LOSS_IN_TEXT.search(clean_text(text or ""))
+        if m is not None and (stated_amounts(m.group(0)) or "万" in m.group(0) or "千" in m.group(0)):
+            return m.group(0)
+    return None
 
 
 def _yuan(amount: Decimal) -> str:
@@ -331,6 +395,8 @@ def notify_new_case(
         "problem": problem_label,
         "demands": list(demand_labels),
         "phone": mask_phone(complaint.phone, missing="未留"),
+        # the description quotes the customer, who often types the number there too: masked as well
+        "description": mask_phones_in(complaint.description),
         "attachments": attachment_count,
         "lead_office": department_name(session, route.lead_office, policy),
         "handling": department_name(session, route.handling_department, policy),

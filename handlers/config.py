@@ -16,6 +16,7 @@ section                            parsed by
 ``[routing]``                      ``handlers.classify.parse_routing``
 ``[severity]``                     ``handlers.classify.parse_severity_rules``
 ``[[faq]]``                        ``handlers.faq.parse_faq_seeds``
+``[understanding]``                ``handlers.text.intent.parse_understanding``
 ``[org]``                          ``handlers.org.parse_org``
 ``[console]``                      ``handlers.accounts.parse_console``
 ``[wechat_templates]``             ``handlers.workflow.customer_messages.parse_wechat_templates``
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from handlers.org import OrgChart
     from handlers.sla.calendar_store import CalendarRules
     from handlers.survey import SurveySettings
+    from handlers.text.intent import Understanding
     from handlers.webhooks import WebhookPolicy
     from handlers.workflow.customer_messages import WeChatTemplates
     from handlers.workflow.settings import WorkflowSettings
@@ -57,7 +59,7 @@ class PolicyError(ValueError):
 
 SECTIONS = frozenset(
     {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console",
-     "wechat_templates", "survey", "website", "webhooks"}
+     "wechat_templates", "survey", "website", "webhooks", "understanding"}
 )
 SUPPORTED_TIMEZONE = "Asia/Shanghai"
 
@@ -86,6 +88,7 @@ class CompanyPolicy:
     wechat_templates: WeChatTemplates  # template message per purpose of a customer message
     survey: SurveySettings  # [survey]: satisfaction survey timing and the rules its answers set off
     website: WebsiteSettings  # [website]: the public complaint page's limits and who may embed it
+    understanding: Understanding  # [understanding]: praise/enquiry/product/demand words of the intake
     webhooks: WebhookPolicy | None = None  # [webhooks]: signed POSTs of each state change (None: off)
 
     @property
@@ -136,6 +139,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
     from handlers.intake.website import parse_website
     from handlers.org import parse_org
     from handlers.survey import parse_survey
+    from handlers.text.intent import parse_understanding
     from handlers.webhooks import parse_webhooks
     from handlers.workflow.customer_messages import parse_wechat_templates
     from handlers.workflow.settings import parse_settings
@@ -164,6 +168,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
                             satisfied_score=workflow.satisfied_score),
         website=parse_website(_table(raw, "website")),
         webhooks=parse_webhooks(_table(raw, "webhooks")),
+        understanding=parse_understanding(_table(raw, "understanding")),
     )
 
 

@@ -34,6 +34,7 @@ from handlers.messages import Reply
 from handlers.render import render_message
 from handlers.sla.promises import customer_promises
 from handlers.text import clean_text
+from handlers.text.intent import is_complaint_like
 from storage.models import FaqEntry, IntakeMode, Severity
 
 if TYPE_CHECKING:
@@ -196,8 +197,9 @@ def match(session: Session, text: str | None, ctx: HandlerContext) -> FaqEntry |
     if not text:
         return None
     s = clean_text(text).lower()
-    if not s or (len(s) > SHORT_MESSAGE and not _QUESTION.search(s)):
-        return None
+    long_or_complaining = len(s) > SHORT_MESSAGE or is_complaint_like(s, ctx.policy.understanding)
+    if not s or (long_or_complaining and not _QUESTION.search(s)):
+        return None  # "打你们客服电话三天了都没人接" is a complaint, not a question about the phone number
     best: tuple[int, int, int] | None = None
     found: _Keyed | None = None
     for entry in _active(session, ctx.policy.faq):

@@ -11,7 +11,8 @@ Order matters and is written out here, not discovered:
 5. an active intake conversation (handlers/intake);
 6. status query: ``查询`` or a complaint number (handlers/status.py);
 7. ``人工`` (a phone call) and ``投诉`` / ``我要投诉``;
-8. a FAQ match (handlers/faq.py);
+8. a FAQ match (handlers/faq.py); praise and price/product enquiries (handlers/text/intent.py) are answered
+   (a thank-you passed to the department, a pointer to sales) and start nothing;
 9. any substantive text, or a photo/file: offer (or start) a complaint, pre-filled by extraction;
 10. help.
 """
@@ -27,6 +28,7 @@ from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
 from handlers.messages import IncomingMessage, Reply
 from handlers.render import render_message
+from handlers.text.intent import intent_of
 from handlers.workflow import consent
 from storage.models import IntakeMode
 
@@ -86,6 +88,9 @@ def route(session: Session, message: IncomingMessage, ctx: HandlerContext) -> Re
     entry = faq.match(session, text, ctx)
     if entry is not None:
         return faq.answer(entry, ctx)
+    kind = intent_of(text, ctx.policy.understanding)
+    if kind is not None:  # praise or a price/product enquiry: answered, nothing started
+        return intake.answer_non_complaint(session, row, kind, text or "", ctx)
     if text is not None and intake.is_substantive(text, ctx):
         return intake.offer(session, row, message, ctx)
     if message.kind in _MEDIA or (message.kind == "voice" and text is None):

@@ -13,6 +13,7 @@ Modules, in the order a message meets them:
 """
 
 from handlers.intake.engine import (
+    answer_non_complaint,
     continue_or_start,
     handle,
     is_substantive,
@@ -33,6 +34,7 @@ __all__ = [
     "IncompleteDraft",
     "IntakeSettings",
     "Step",
+    "answer_non_complaint",
     "build_form",
     "continue_or_start",
     "forget_customer",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ from handlers.classify import (
     category_route,
     department_name,
     head_userids,
+    named_staff_department,
     preset_for,
     promise_conditions,
 )
@@ -49,12 +51,15 @@ from handlers.intake.state import ConversationRow, Draft, delete_draft_attachmen
 from handlers.intake.submit import attachment_summary, submit_complaint
 from handlers.intake.summary import render_summary
 from handlers.messages import IncomingMessage, Reply
-from handlers.privacy import mask_openid, mask_phone
+from handlers.privacy import mask_openid, mask_phone, mask_phones_in
 from handlers.render import render_message
 from handlers.sla.calendar_store import load_calendar
 from handlers.sla.promises import Opening, customer_promises, next_opening
-from handlers.text import clean_text, parse_free_text, parse_phone
-from handlers.text.extract import extract
+from handlers.text import Parsed, clean_text, parse_free_text, parse_phone
+from handlers.text.choices import find_terms
+from handlers.text.extract import extract, find_in_answer, product_in
+from handlers.text.intent import intent_of, is_complaint_like, leading_yes_or_no
+from handlers.text.words import yes_or_no
 from handlers.workflow.notify import card_title, case_link, customer_case_link
 from handlers.workflow.transitions import Actor, record_event
 from storage.models import (
@@ -132,6 +137,7 @@ def handle(session: Session, row: ConversationRow, message: IncomingMessage, ctx
             return None
     if draft.mode in (IntakeMode.FILLING, IntakeMode.SUMMARY) and idle > settings.idle_after and not (
         cmd.is_(text, cmd.CONTINUE) or cmd.is_(text, cmd.RESTART) or cmd.is_(text, cmd.CANCEL)
+        or _answers_open_step(draft, form, text, ctx)
     ):
         return _offer_resume(session, draft, message, ctx, form, settings)
     if draft.mode is IntakeMode.RESUME:
@@ -186,12 +192,15 @@ def offer(session: Session, row: ConversationRow, message: IncomingMessage, ctx:
     """Something that reads like a complaint arrived while nothing was pending.
 
     If extraction finds at least two complaint fields in it (a category word alone may be praise:
-    "服务真好"), the draft starts at once with them filled in; otherwise we ask "您是要投诉吗？" and
-    keep the text, which is pre-filled on 是. Photos and files sent out of the blue are kept with the offer.
+    "服务真好"), and it does not merely ask (…怎么样啊), the draft starts at once with what was found
+    filled in; otherwise we ask "您是要投诉吗？" and keep the text, which is pre-filled on 是. Photos and
+    files sent out of the blue are kept with the offer.
     """
     draft = Draft(row)
     text = message_text(message)
-    if text is not None and len(_extract(clean_text(text), ctx).displays) >= START_AT_ONCE_FIELDS:
+    if text is not None and len(_extract(clean_text(text), ctx).displays) >= START_AT_ONCE_FIELDS and not (
+        _QUESTION.search(clean_text(text)) and not is_complaint_like(text, ctx.policy.understanding)
+    ):  # "你们的铝板质量到底怎么样啊" names goods and quality but asks: 您是要投诉吗？ first
         return start(session, row, ctx, seed_text=text)
     draft.reset()
     draft.move(ModeEvent.OFFER)
@@ -200,6 +209,10 @@ def offer(session: Session, row: ConversationRow, message: IncomingMessage, ctx:
         _attach(session, draft, message, ctx)
     draft.save(ctx.now)
     return Reply([render_message("intake/offer", ctx=ctx, media=text is None)], handler="intake_offer")
+
+
+#: A message that asks (…怎么样啊, …吗？): when nothing in it complains, it is asked about before a form starts.
+_QUESTION = re.compile(r"(?:怎么样|如何|吗|呢|么|[?？])[啊呀呢吗?？\s]*$")
 
 
 def request_callback(
@@ -255,6 +268,18 @@ def _fill(
     return _answer(session, draft, step, text, ctx, form)
 
 
+#: Parsers whose answers cannot be mistaken for something else: such an answer after a pause answers the step.
+_UNMISTAKABLE = frozenset({"phone", "date", "quantity", "batch"})
+
+
+def _answers_open_step(draft: Draft, form: Form, text: str | None, ctx: HandlerContext) -> bool:
+    """A phone number typed after 30 minutes at the phone step is the answer, not a reason to ask 继续？"""
+    step = _current_step(draft, form) if draft.mode is IntakeMode.FILLING and text else None
+    if step is None or step.parser not in _UNMISTAKABLE:
+        return False
+    return parse_answer(step, text or "", today=ctx.today).accepted
+
+
 def _current_step(draft: Draft, form: Form) -> Step | None:
     editing = draft.notes.editing
     if editing is not None and form.has(editing):
@@ -263,13 +288,43 @@ def _current_step(draft: Draft, form: Form) -> Step | None:
 
 
 def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerContext, form: Form) -> Reply:
+    open_keys = _open_together(draft, step, form)
+    if open_keys:
+        return _answer_together(session, draft, step, text, open_keys, ctx, form)
     parsed = parse_answer(step, text, today=ctx.today)
+    if not parsed.accepted and _other_in_words(step, text):
+        cleaned = clean_text(text)
+        named = [code for code in find_terms(cleaned, step.options) if code != "other"]
+        if not named and len(cleaned) <= _SHORT_ANSWER:  # a short answer to the question: one-letter words count
+            named = [o.code for o in step.options if o.code != "other" and any(
+                len(word) == 1 and word in cleaned for word in o.synonyms)]
+        if named:  # "快点来修", "派人来修一下": an option's word inside a sentence (修 → 维修)
+            labels = {o.code: o.label for o in step.options}
+            _store(draft, step, named, "、".join(labels[code] for code in named))
+            return _advance(session, draft, ctx, form)
+        # a several-choice step (诉求) answered in words none of its options has ("改善伙食"): 其他, words kept
+        words = clean_text(text, fold=False)[:100]
+        other = next(o for o in step.options if o.code == "other")
+        _store(draft, step, ["other"], f"{other.label}（{words}）")
+        draft.answers["demand_words"] = words
+        return _advance(session, draft, ctx, form)
     if not parsed.accepted:
         return _refuse(session, draft, step, parsed.hint, ctx, form)
     value, display = parsed.value, parsed.display
     seeds = step.seeds_description and step.parser == "choice" and is_free_text_choice(step, text)
     if seeds and form.has("description") and "description" not in draft.answers:
-        draft.notes.description_seed = clean_text(text, fold=False)[:200]
+        words = clean_text(text, fold=False)[:200]
+        described = form.step("description")
+        if len(clean_text(text)) >= max(DESCRIPTION_SEED_CHARS, described.min_length):
+            # "开卷的时候发现表面全是划痕": the problem and where it was found answer the description too (issue 13)
+            seed = draft.notes.description_seed
+            told = parse_free_text(f"{seed}。{words}" if seed else words, today=ctx.today,
+                                   min_length=described.min_length, max_length=described.max_length)
+            if told.accepted:
+                draft.notes.description_seed = None
+                _store(draft, described, told.value, told.display)
+        else:
+            draft.notes.description_seed = words
     if step.key == "description" and draft.notes.description_seed:
         seed, draft.notes.description_seed = draft.notes.description_seed, None
         if isinstance(value, str) and seed not in value:
@@ -279,7 +334,80 @@ def _answer(session: Session, draft: Draft, step: Step, text: str, ctx: HandlerC
     return _advance(session, draft, ctx, form)
 
 
+#: An answer to a choice question this short is read for one-letter option words too (快点来修 → 维修).
+_SHORT_ANSWER = 8
+#: Steps whose own value is looked for inside the answer (the rest of the words then say nothing about them).
+_FOUND_IN_ANSWER = frozenset({"phone", "date", "quantity", "batch"})
+
+
+def _open_together(draft: Draft, step: Step, form: Form) -> list[str]:
+    """The steps asked in the same question as ``step`` (all of them again when it is edited from the summary)."""
+    if draft.notes.editing == step.key:
+        applicable = {s.key for s in form.applicable(draft.answers)}
+        return [key for key in step.together if key in applicable]
+    return form.together_open(step, draft.answers)
+
+
+def _answer_together(
+    session: Session, draft: Draft, step: Step, text: str, open_keys: list[str], ctx: HandlerContext, form: Form
+) -> Reply:
+    """One answer to a question that asks several facts ("6061铝板 2mm 批号2311-08"): each one stated is kept.
+
+    The asked step takes what it finds of its own kind, else the words left over; optional facts the answer
+    does not state count as not given, a required one is asked next on its own (issue 13)."""
+    findable = step.parser in _FOUND_IN_ANSWER or step.key == "spec_model"
+    found, rest = find_in_answer(text, [*open_keys, *([step.key] if findable else [])], today=ctx.today)
+    for key in open_keys:
+        if key in found:
+            value, display = found[key]
+            _store(draft, form.step(key), to_json(value), display)
+    if step.key == "spec_model" and form.has("product_name") and draft.answers.get("product_name"):
+        product = product_in(rest)  # "6061铝板 2mm" after "铝板有划痕": the more precise name is kept
+        known = str(draft.answers["product_name"])
+        if product and known in product and product != known:
+            _store(draft, form.step("product_name"), product, product)
+        if product and rest.replace(product, "").strip() == "":
+            rest = ""
+    if step.key == "spec_model" and found and not re.search(r"[0-9A-Za-z]", rest):
+        rest = ""  # "标签上写的批号是 2311-02": the words around the batch are no specification
+    if step.key in found:
+        value, display = found[step.key]
+        parsed = Parsed.ok(to_json(value), display)
+    elif rest:
+        parsed = parse_answer(step, rest, today=ctx.today)
+    elif found and draft.notes.editing == step.key and step.key in draft.answers:
+        parsed = Parsed.ok(draft.answers[step.key], draft.displays.get(step.key, ""))  # only the others changed
+    elif not step.required and found:
+        parsed = Parsed.ok(None, render_message("intake/note/skipped_display", ctx=ctx))
+    else:
+        parsed = parse_answer(step, text, today=ctx.today)
+    if not parsed.accepted:
+        return _refuse(session, draft, step, parsed.hint, ctx, form)
+    _store(draft, step, parsed.value, parsed.display)
+    _skip_unstated(draft, [key for key in open_keys if key not in found], ctx, form)
+    return _advance(session, draft, ctx, form)
+
+
+def _skip_unstated(draft: Draft, keys: Sequence[str], ctx: HandlerContext, form: Form) -> None:
+    """Optional facts a together-question asked and the answer left out: not given (a required one stays open)."""
+    for key in keys:
+        member = form.step(key)
+        if not member.required and key not in draft.answers:
+            _store(draft, member, None, render_message("intake/note/skipped_display", ctx=ctx))
+
+
+def _other_in_words(step: Step, text: str) -> bool:
+    cleaned = clean_text(text)
+    return (
+        step.multi and any(o.code == "other" for o in step.options) and len(cleaned) >= 2
+        and not re.fullmatch(r"[0-9\s,、]+", cleaned) and cmd.command_of(text) is None
+        and yes_or_no(text) is None
+    )
+
+
 def _store(draft: Draft, step: Step, value: Any, display: str) -> None:
+    if step.key == "demands":  # a new demand answer: earlier own words (→ 其他) no longer apply
+        draft.answers.pop("demand_words", None)
     draft.answers[step.key] = value
     draft.displays[step.key] = display
     draft.notes.retries = None
@@ -292,6 +420,8 @@ def _refuse(session: Session, draft: Draft, step: Step, hint: str, ctx: HandlerC
     retries = draft.notes.retries
     count = retries.count + 1 if retries is not None and retries.step == step.key else 1
     draft.notes.retries = Retries(step.key, count)
+    if step.parser == "choice" and step.options:  # the question lists the options again: say so, not twice
+        hint = render_message("intake/note/choice_again", ctx=ctx)
     before = [render_message("intake/note/refused", ctx=ctx, hint=hint)]
     if count >= RETRIES_BEFORE_HUMAN:
         before.append(render_message("intake/note/offer_human", ctx=ctx))
@@ -303,6 +433,7 @@ def _skip(session: Session, draft: Draft, step: Step, ctx: HandlerContext, form:
         before = [render_message("intake/note/required", ctx=ctx, step=step)]
         return _ask(session, draft, step, ctx, form, before=before, handler="intake_refused")
     _store(draft, step, None, render_message("intake/note/skipped_display", ctx=ctx))
+    _skip_unstated(draft, form.together_open(step, draft.answers), ctx, form)
     return _advance(session, draft, ctx, form)
 
 
@@ -323,10 +454,15 @@ def _back(session: Session, draft: Draft, ctx: HandlerContext, form: Form) -> Re
             return _advance(session, draft, ctx, form)
         return _ask(session, draft, step, ctx, form, before=[render_message("intake/note/first_step", ctx=ctx)])
     step = answered[-1]
-    shown = draft.displays.pop(step.key, None)
-    if shown:
-        draft.notes.previous[step.key] = shown
-    draft.answers.pop(step.key)
+    # a fact asked with an earlier question (批号 with the product): that question is asked again, whole
+    lead = next((s for s in answered if step.key in s.together), None)
+    for key in ([lead.key, *(k for k in lead.together if k in draft.answers)] if lead else [step.key]):
+        shown = draft.displays.pop(key, None)
+        if shown:
+            draft.notes.previous[key] = shown
+        draft.answers.pop(key)
+    if "demands" not in draft.answers:
+        draft.answers.pop("demand_words", None)
     draft.notes.retries = None
     return _advance(session, draft, ctx, form)
 
@@ -525,16 +661,59 @@ def _answer_offer(
         _discard(session, draft, ctx)
         return None
     command = cmd.command_of(text)
-    if command == cmd.START or cmd.is_yes(text):
-        return start(session, draft.row, ctx, seed_text=offered or None, started_at=offered_at)
-    if command == cmd.CANCEL or cmd.is_no(text):
+    answer = leading_yes_or_no(text)
+    if command == cmd.START or cmd.is_yes(text) or answer is True:
+        rest = _after_yes(text)
+        seed = f"{offered} {rest}".strip()[:1000] if rest and is_substantive(rest, ctx) else offered
+        return start(session, draft.row, ctx, seed_text=seed or None, started_at=offered_at)
+    if command == cmd.CANCEL or cmd.is_no(text) or answer is False:
         _discard(session, draft, ctx)
+        kind = intent_of(text, ctx.policy.understanding) or intent_of(offered, ctx.policy.understanding)
+        if kind is not None:  # "不是，问价格的", "不是不是，就是表扬一下小王"
+            return answer_non_complaint(session, draft.row, kind, f"{offered} {text}", ctx)
         return Reply([render_message("intake/offer_declined", ctx=ctx)], handler="intake_offer")
     if command is None and is_substantive(text, ctx):
         combined = f"{offered} {clean_text(text, fold=False)}".strip()[:1000]
         return start(session, draft.row, ctx, seed_text=combined, started_at=offered_at)
     _discard(session, draft, ctx)
     return None
+
+
+_YES_WORDS = re.compile(r"^[\s,，。.!！~]*"
+                        r"(?:当然|肯定|必须|没错|对的|对|嗯+|恩+|是+的?|好的?|确定|确认|可以|行|ok|yes)?"
+                        r"[\s,，。.!！~]*(?:是|的|啊|呀|我)*[\s,，。.!！~]*(?:要|想)?(?:投诉|登记)?[\s,，。.!！~]*",
+                        re.IGNORECASE)
+
+
+def _after_yes(text: str) -> str:
+    """What follows the yes in "是的，投诉 昨天又划伤了两张": said about the complaint, kept with the offer."""
+    return _YES_WORDS.sub("", clean_text(text, fold=False), count=1).strip()
+
+
+def answer_non_complaint(
+    session: Session, row: ConversationRow, kind: str, text: str, ctx: HandlerContext
+) -> Reply:
+    """Praise or a price/product enquiry: answered, nothing started (issue 13).
+
+    Praise is passed to the office that hears from customers (``intake.callback_office``) as a staff
+    message, phone numbers masked; an enquiry gets a pointer to sales (the service phone)."""
+    draft = Draft(row)
+    if draft.mode is IntakeMode.OFFER:
+        draft.reset()
+    draft.save(ctx.now)
+    if kind == "praise":  # to the praised person's department when the org chart knows the name, else the office
+        named = named_staff_department(session, text, ctx.policy)
+        recipients = head_userids(session, named, ctx.policy) if named else []
+        office = ctx.policy.intake.callback_office
+        recipients = recipients or head_userids(session, office, ctx.policy)
+        if recipients:
+            said = mask_phones_in(clean_text(text, fold=False))[:300]
+            note = render_message("intake/staff_praise", ctx=ctx, text=said)
+            queue_staff_text(session, recipients, note, now=ctx.now,
+                             dedupe_key=f"praise:{draft.openid}:{int(ctx.now.timestamp())}")
+        return Reply([render_message("intake/praise_thanks", ctx=ctx)], handler="praise")
+    return Reply([render_message("intake/sales_pointer", ctx=ctx, service_phone=_service_phone(ctx))],
+                 handler="sales")
 
 
 def _offer_resume(
@@ -769,12 +948,14 @@ def question_text(
     draft: Draft, step: Step, ctx: HandlerContext, form: Form, *, before: Sequence[str] = (),
     previous: str | None = None,
 ) -> str:
-    prompt = step.prompt or render_message(step.template_name, ctx=ctx, answers=draft.answers)
+    together = _open_together(draft, step, form)
+    prompt = step.prompt or render_message(step.template_name, ctx=ctx, answers=draft.answers, together=together)
     number, total = form.position(step.key, draft.answers)
     return render_message(
         "intake/question", ctx=ctx, before=[b for b in before if b], prompt=prompt, step=step,
         options=[(index, option.label) for index, option in enumerate(step.options, 1)],
-        progress=(number, total) if "category" in draft.answers and step.key != "category" else None,
+        progress=(number, total) if "category" in draft.answers and step.key != "category"
+        and draft.notes.editing != step.key else None,
         previous=previous,
         seed=draft.notes.description_seed if step.key == "description" else None,
         editing=draft.notes.editing == step.key,
@@ -794,6 +975,7 @@ def _extract(text: str, ctx: HandlerContext) -> Any:
         problem_type_options=form.options_for("problem_type"),
         demand_options=form.options_for("demands"),
         quality_categories=ctx.policy.quality_categories,
+        understanding=ctx.policy.understanding,
     )
 
 
@@ -809,6 +991,7 @@ def _prefill(draft: Draft, form: Form, text: str, ctx: HandlerContext) -> list[s
         "quantity": found.quantity,
         "problem_type": [found.problem_type] if found.problem_type else None,
         "demands": list(found.demands) or None,
+        "complainant_name": found.complainant_name,
     }
     understood: list[str] = []
     for step in form.steps:
@@ -820,15 +1003,28 @@ def _prefill(draft: Draft, form: Form, text: str, ctx: HandlerContext) -> list[s
             continue
         _store(draft, step, to_json(value), display)
         understood.append(f"{step.label}：{display}")
+    if found.demand_words and "demands" in draft.answers:
+        draft.answers["demand_words"] = found.demand_words
     if form.has("description") and "description" not in draft.answers:
         body = _strip_start_words(clean_text(text, fold=False))  # the customer's words, punctuation as typed
         step = form.step("description")
-        if len(body) >= max(DESCRIPTION_SEED_CHARS, step.min_length):
+        if _is_vague(body, found):  # "铝版质量太差了": kept, and one question asks for the details
+            draft.notes.description_seed = body[:200]
+        elif len(body) >= max(DESCRIPTION_SEED_CHARS, step.min_length):
             parsed = parse_free_text(body, today=ctx.today, min_length=step.min_length, max_length=step.max_length)
             if parsed.accepted:
                 _store(draft, step, parsed.value, parsed.display)
                 understood.append(f"{step.label}：{parsed.display}")
     return understood
+
+
+#: A first message shorter than this that names no problem type, product or date is a headline, not a description.
+VAGUE_CHARS = 12
+
+
+def _is_vague(body: str, found: Any) -> bool:
+    named = ("problem_type", "product_name", "purchase_date", "quantity", "batch", "demands")
+    return len(body) < VAGUE_CHARS and not any(key in found.displays for key in named)
 
 
 def _valid_choice(step: Step, value: Any) -> bool:

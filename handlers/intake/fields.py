@@ -10,6 +10,7 @@ import datetime as dt
 import decimal
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from handlers.intake.form import Step
@@ -21,6 +22,13 @@ _COLUMN_LIMITS = {"complainant_name": 100, "contact_person": 64, "product_name":
 def parse_answer(step: Step, text: str, *, today: dt.date) -> Parsed[Any]:
     """Parse ``text`` as the answer to ``step``; the value is JSON-ready (see :func:`to_json`)."""
     parsed = parse_as(step.parser, text, today=today, step=step)
+    if not parsed.accepted and step.parser == "choice" and not step.multi and step.seeds_description:
+        # two problem types ("包装破损 运输损坏"): the first is the answer, the words start the description
+        several = parse_as("choice", text, today=today, step=replace(step, multi=True))
+        if several.accepted and several.value:
+            first = several.value[0]
+            label = next((o.label for o in step.options if o.code == first), first)
+            return Parsed.ok([first], label)
     if not parsed.accepted:
         return parsed
     return Parsed.ok(to_json(parsed.value), parsed.display)

@@ -40,7 +40,7 @@ A step's question comes from ``templates/messages/intake/step/<key>.txt.j2`` unl
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from handlers.config import PolicyError
@@ -67,15 +67,16 @@ _QUALITY = {"category": "<quality>"}
 #: The default form, in order; the same shape as ``[[form.steps]]`` entries in tousu.toml.
 DEFAULT_STEPS: tuple[Mapping[str, Any], ...] = (
     {"key": "category", "label": "投诉类型", "parser": "choice", "options": "category", "seeds_description": True},
-    {"key": "complainant_name", "label": "单位/姓名", "parser": "name"},
+    {"key": "complainant_name", "label": "单位/姓名", "parser": "name", "together": ["phone"]},
     {"key": "contact_person", "label": "联系人", "parser": "contact", "required": False},
     {"key": "phone", "label": "联系电话", "parser": "phone"},
     {"key": "address", "label": "单位地址", "parser": "address", "required": False, "max_length": 300},
-    {"key": "product_name", "label": "产品名称", "parser": "text", "max_length": 200, "when": _QUALITY},
+    {"key": "product_name", "label": "产品名称", "parser": "text", "max_length": 200, "when": _QUALITY,
+     "together": ["spec_model", "batch"]},
     {"key": "spec_model", "label": "规格型号", "parser": "text", "max_length": 200, "required": False,
-     "when": _QUALITY},
+     "when": _QUALITY, "together": ["batch"]},
     {"key": "batch", "label": "生产批次", "parser": "batch", "required": False, "when": _QUALITY},
-    {"key": "purchase_date", "label": "采购日期", "parser": "date", "when": _QUALITY},
+    {"key": "purchase_date", "label": "采购日期", "parser": "date", "when": _QUALITY, "together": ["quantity"]},
     {"key": "quantity", "label": "数量", "parser": "quantity", "when": _QUALITY},
     {"key": "problem_type", "label": "问题类型", "parser": "choice", "options": "problem_type",
      "seeds_description": True, "when": _QUALITY},
@@ -99,6 +100,7 @@ _STEP_KEYS = frozenset(
     {
         "key", "label", "parser", "required", "enabled", "when", "template", "prompt", "options", "multi",
         "min_length", "max_length", "allow_none", "unit_required", "seeds_description", "after", "before",
+        "together",
     }
 )  # fmt: skip
 
@@ -109,6 +111,10 @@ class Step:
 
     ``when`` maps an earlier step's key to the answers that make this step apply (any of them; for a
     several-choice answer, any overlap). ``options`` are the choices of a ``choice`` step.
+
+    ``together`` names later steps asked in the same question because people give them together (产品、
+    规格、批号; 日期和数量; 称呼和电话, issue 13): one answer fills all it states; an optional one it does not
+    state counts as not given, a required one is asked next on its own. The summary shows them on one line.
     """
 
     key: str
@@ -125,6 +131,7 @@ class Step:
     allow_none: bool = False
     unit_required: bool = True
     seeds_description: bool = False
+    together: tuple[str, ...] = ()
 
     @property
     def template_name(self) -> str:
@@ -176,8 +183,16 @@ class Form:
 
     def position(self, key: str, answers: Mapping[str, Any]) -> tuple[int, int]:
         """(number of this step, number of steps) among the applicable ones, for "第3步/共12步"."""
-        keys = [s.key for s in self.applicable(answers)]
+        steps = self.applicable(answers)
+        # a fact asked in the same question as an earlier step is not a question of its own (unless asked now)
+        asked_with = {k for s in steps for k in s.together}
+        keys = [s.key for s in steps if s.key == key or s.key not in asked_with]
         return (keys.index(key) + 1 if key in keys else len(keys), len(keys))
+
+    def together_open(self, step: Step, answers: Mapping[str, Any]) -> list[str]:
+        """The steps asked with ``step`` that apply and have no answer yet (what its question asks besides)."""
+        applicable = {s.key for s in self.applicable(answers)}
+        return [key for key in step.together if key in applicable and key not in answers]
 
     def options_for(self, name: str) -> tuple[ChoiceOption, ...]:
         """The options of the step called ``name`` (empty when there is none)."""
@@ -306,7 +321,14 @@ def _build_step(where: str, data: Mapping[str, Any], option_sets: Mapping[str, t
         allow_none=data.get("allow_none", False),
         unit_required=data.get("unit_required", True),
         seeds_description=data.get("seeds_description", False),
+        together=_together(f"{where}.together", data.get("together", ())),
     )
+
+
+def _together(where: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list | tuple) or not all(isinstance(key, str) for key in raw):
+        raise PolicyError(f"{where}: a list of later step keys, such as [\"spec_model\", \"batch\"]")
+    return tuple(raw)
 
 
 def _merged_entries(overrides: Sequence[Any], quality_categories: Iterable[str]) -> list[dict[str, Any]]:
@@ -378,7 +400,12 @@ def build_form(
             continue
         steps.append(_build_step(f"form.steps ({entry.get('key', index)})", entry, option_sets))
     _check(steps)
-    return Form(tuple(steps))
+    # only later steps are asked together: one switched off or moved before (phone after category) is not
+    order = [step.key for step in steps]
+    return Form(tuple(
+        replace(step, together=tuple(k for k in step.together if k in order[order.index(step.key) + 1:]))
+        for step in steps
+    ))
 
 
 def _check(steps: Sequence[Step]) -> None:

@@ -113,6 +113,10 @@ def register_complaint(
     fields: dict[str, Any] = dict(columns)
     fields["complainant_name"] = str(columns.get("complainant_name") or columns.get("contact_person") or "")
     fields["description"] = str(columns.get("description") or "")
+    words = answers.get("demand_words")
+    if isinstance(words, str) and words and words not in fields["description"]:
+        # a demand outside the options (其他) is kept in the complainant's words
+        fields["description"] = render_message("intake/demand_words", description=fields["description"], words=words)
     complaint = Complaint(
         **fields,
         source=source,

@@ -11,6 +11,10 @@ from handlers.text.words import BATCH_WORDS
 
 BATCH_CODE_PATTERN = r"[A-Za-z0-9]+(?:[-/_.][A-Za-z0-9]+)*"
 _BATCH_PREFIX = re.compile(rf"^{BATCH_WORDS}\s*(?:是|为)?\s*[:#]?\s*", re.IGNORECASE)
+_BATCH_IN_SENTENCE = re.compile(
+    rf"{BATCH_WORDS}\s*(?:是|为|:|#)?\s*(?P<codes>{BATCH_CODE_PATTERN}(?:\s*(?:[,;、]|和|及)\s*{BATCH_CODE_PATTERN})*)",
+    re.IGNORECASE,
+)
 _BATCH_SEPARATORS = re.compile(r"\s*(?:[,;、]|和|及)\s*|\s+")
 
 
@@ -27,6 +31,9 @@ def parse_batch(text: str, *, today: date) -> Parsed[tuple[str, ...]]:
         return Parsed.refuse("batch")
     s = _BATCH_PREFIX.sub("", s)
     s = re.sub(r"[。.!！]+$", "", s)
+    inside = _BATCH_IN_SENTENCE.search(s)
+    if inside is not None and inside.start() > 0:  # "标签上写的批号是 2311-02": the code after the batch word
+        s = inside.group("codes")
     parts = [part for part in _BATCH_SEPARATORS.split(s) if part]
     if not parts or len(parts) > 20:
         return Parsed.refuse("batch")

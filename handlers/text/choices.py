@@ -47,13 +47,15 @@ def _choice_table(options: tuple[tuple[str, str, tuple[str, ...]], ...]) -> _Cho
     exact: dict[str, str] = {}
     scan_codes: dict[str, str] = {}
     for code, label, synonyms in options:
-        words = [label, *re.split(r"[/·・]", label), *synonyms]
-        for word in words:
+        parts = [part for part in re.split(r"[/·・]", label) if part != label]
+        for word in [label, *parts, *synonyms]:
             key = clean_text(word).lower()
             if not key:
                 continue
             exact.setdefault(key, code)
-            if len(key) > 1:
+            # a part of a compound label ("说明" of 道歉/说明) is an answer on its own, but inside prose it is
+            # another word (说明书): only whole labels and synonyms are looked for in free text
+            if len(key) > 1 and word not in parts:
                 scan_codes.setdefault(key, code)
     scan = None
     if scan_codes:

@@ -436,4 +436,11 @@ def parse_date(text: str, *, today: date) -> Parsed[date]:
         if found.value is None:
             return Parsed.refuse(found.problem or DATE_HINT)
         return Parsed.ok(found.value, found.display)
+    # a date followed (or preceded) by words: "10月30号发的货", "是上周三到的" — one date in a short sentence
+    found_dates = [d for d in find_dates(clean_text(text), today=today)]
+    if len(found_dates) == 1:
+        only = found_dates[0]
+        if only.value is None:
+            return Parsed.refuse(only.problem or DATE_HINT)
+        return Parsed.ok(only.value, only.display)
     return Parsed.refuse(DATE_HINT)

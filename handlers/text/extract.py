@@ -23,6 +23,7 @@ from handlers.text.batch import BATCH_CODE_PATTERN, parse_batch
 from handlers.text.choices import ChoiceOption, find_terms
 from handlers.text.clean import NUMBER_PATTERN, clean_text
 from handlers.text.dates import DateMatch, find_dates
+from handlers.text.intent import DEFAULT_UNDERSTANDING, Understanding, demand_clauses, mentions_product
 from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
 from handlers.text.phone import Phone, parse_phone
 from handlers.text.quantity import Quantity, parse_quantity
@@ -47,6 +48,7 @@ FIELD_TITLES: dict[str, str] = {
     "quantity": "数量",
     "problem_type": "问题类型",
     "demands": "诉求",
+    "complainant_name": "姓名",
 }
 
 
@@ -67,6 +69,8 @@ class Extracted:
     category: str | None = None
     problem_type: str | None = None
     product_name: str | None = None
+    complainant_name: str | None = None  # 我是隔壁小区的张先生 → 张先生
+    demand_words: str | None = None  # a demand outside the options, in the complainant's words (→ 其他)
     displays: Mapping[str, str] = field(default_factory=dict)
     understood: tuple[str, ...] = ()
 
@@ -170,13 +174,21 @@ _QUANTITY_IN_TEXT = re.compile(
     rf"(?<![A-Za-z0-9.×*/\-])(?:约|大约|大概)?"
     rf"(?P<num>[0-9]{{1,3}}(?:,[0-9]{{3}})+(?:\.[0-9]+)?|{NUMBER_PATTERN}|半)\s*"
     rf"(?P<unit>{'|'.join(_EXTRACT_UNITS)})(?:半)?(?:左右|多)?"
-    r"(?![A-Za-z0-9×*])(?!事|情|装|间|点|子)",
+    # a Latin unit must end at a non-letter ("3t6061" is no quantity); after 吨 a product code may follow
+    # (十六吨6063铝型材)
+    r"(?:(?<=[\u4e00-\u9fff])|(?![A-Za-z0-9×*]))(?!事|情|装|间|点|子)",
     re.IGNORECASE,
 )
 
 
+#: "两车一共三十二吨": the total is the quantity bought, the trucks (or batches) before it are not.
+_TOTAL_BEFORE = re.compile(r"(?:一共|总共|共计|合计|总计|共)\s*$")
+
+
 def _find_quantity(work: _Work, today: date) -> tuple[Quantity, str] | None:
-    for m in _QUANTITY_IN_TEXT.finditer(work.text):
+    matches = list(_QUANTITY_IN_TEXT.finditer(work.text))
+    totals = [m for m in matches if _TOTAL_BEFORE.search(work.text[max(0, m.start() - 3) : m.start()])]
+    for m in (*totals, *matches):
         if m.group("num") in ("一", "半"):
             continue  # 一件事, 一包装: "one" in prose is rarely the quantity bought
         parsed = parse_quantity(m.group(0), today=today)
@@ -217,11 +229,25 @@ def _find_product(work: _Work, terms: Sequence[ChoiceOption]) -> str | None:
                 stops.append(position)
     end = min(stops, default=len(rest))
     candidate = rest[:end]
-    if not 2 <= len(candidate) <= 15 or candidate in _GENERIC_PRODUCTS:
-        return None
+    if not 2 <= len(candidate) <= 15 or candidate in _GENERIC_PRODUCTS or candidate[0] in ("货", "东"):
+        return None  # "订的货说好十五号到": the goods, not a product name
     if re.fullmatch(rf"{NUMBER_PATTERN}.*", candidate) and not re.search(r"[A-Za-z]", candidate):
         return None  # "买了3吨…" starts with a quantity, not a name
     return candidate
+
+
+_NAME_IN_TEXT = re.compile(
+    r"我(?:是|叫|姓)(?:[\u4e00-\u9fff]{1,8}的)?(?P<person>[\u4e00-\u9fff](?:先生|女士|小姐|师傅|经理|老板|工|总))"
+    r"|我是(?P<org>[\u4e00-\u9fff]{2,14}?(?:有限公司|公司|厂|集团|建材|商行|经销部|门市部|店))的?"
+)
+
+
+def _find_name(text: str) -> str | None:
+    """The complainant's name when the message introduces them: 我是隔壁小区的张先生, 我是郑州宏达建材的."""
+    m = _NAME_IN_TEXT.search(text)
+    if m is None:
+        return None
+    return m.group("person") or m.group("org")
 
 
 def _inferred(text: str, options: Sequence[ChoiceOption]) -> list[str]:
@@ -236,6 +262,7 @@ def extract(
     problem_type_options: Sequence[ChoiceOption] = PROBLEM_TYPE_OPTIONS,
     demand_options: Sequence[ChoiceOption] = DEMAND_OPTIONS,
     quality_categories: Collection[str] = ("product_quality",),
+    understanding: Understanding = DEFAULT_UNDERSTANDING,
 ) -> Extracted:
     """Read whatever complaint fields a free-text message states (抽取), never raising.
 
@@ -260,11 +287,27 @@ def extract(
     category: str | None = None
     known_categories = {code for code, _, _ in category_options}
     quality = [code for code in quality_categories if code in known_categories]
-    if problem_codes and len(quality) == 1 and set(category_codes) <= set(quality):
+    about_goods = mentions_product(cleaned, understanding)
+    others = [code for code in category_codes if code not in quality]
+    damage_only = bool(problem_codes) and set(problem_codes) <= {"transport_damage"}  # 压坏, 撞坏: of what?
+    if len(set(others)) == 1 and (not problem_codes or not about_goods):
+        category = others[0]  # 路都被压坏了 in 我们村: the surroundings, not a product
+    elif problem_codes and len(quality) == 1 and not others and (about_goods or not damage_only):
         category = quality[0]
-    elif len(category_codes) == 1:
+    elif len(category_codes) == 1 and (category_codes[0] not in quality or about_goods or not damage_only):
         category = category_codes[0]
-    demands = tuple(_inferred(cleaned, demand_options))
+    if category is not None and category not in quality:
+        problem_type = None
+    clauses = [c for c in demand_clauses(cleaned, understanding) if "投诉" not in c]
+    # with a demand cue only the demand is read ("客户都退回来了 要求全部换货"); without one, the whole text
+    demands = tuple(dict.fromkeys(
+        code for clause in (clauses or [cleaned]) for code in _inferred(clause, demand_options)
+    ))
+    demand_words = None
+    if not demands and clauses and any(code == "other" for code, _, _ in demand_options):
+        demand_words = clauses[0][:60]  # "希望改善伙食": 其他, in the complainant's words
+        demands = ("other",)
+    name = _find_name(cleaned)
     product = _find_product(work, (*category_options, *problem_type_options, *demand_options))
 
     labels = {
@@ -287,7 +330,10 @@ def extract(
     if problem_type is not None:
         displays["problem_type"] = labels["problem_type"][problem_type]
     if demands:
-        displays["demands"] = "、".join(labels["demands"][code] for code in demands)
+        shown = "、".join(labels["demands"][code] for code in demands)
+        displays["demands"] = f"{shown}（{demand_words}）" if demand_words else shown
+    if name is not None:
+        displays["complainant_name"] = name
 
     return Extracted(
         phone=phone[0] if phone else None,
@@ -298,6 +344,95 @@ def extract(
         category=category,
         problem_type=problem_type,
         product_name=product,
+        complainant_name=name,
+        demand_words=demand_words,
         displays=displays,
         understood=tuple(f"{FIELD_TITLES[name]}：{shown}" for name, shown in displays.items()),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# One answer to a question that asks several things (产品、规格、批号 together; date and quantity)
+# ---------------------------------------------------------------------------------------------
+
+#: A size, thickness or temper: 2mm, 1.5厚, 三个厚的, 2×1220×2440, φ20, 6061-T6, H24.
+_SPEC = re.compile(
+    r"(?<![A-Za-z0-9.\-])(?:"
+    r"[0-9]+(?:\.[0-9]+)?(?:mm|毫米)?(?:\s*[×*xX]\s*[0-9]+(?:\.[0-9]+)?(?:mm|毫米)?)+"
+    rf"|{NUMBER_PATTERN}\s*(?:mm|毫米|厘米|cm|个厚|个毫|丝|厚)(?:的)?"
+    r"|[Φφ]\s*[0-9]+(?:\.[0-9]+)?"
+    r"|[0-9]{4}-?[HThtO][0-9]{0,3}(?!\s?(?:铝|铜|钢|不锈|镀|彩|锌|镁|钛|镍))"  # 6061-T6铝板 is a product name
+    r"|[HT][0-9]{1,3}态?(?!\s?(?:铝|铜|钢|不锈|镀|彩|锌|镁|钛|镍))"
+    r")(?![A-Za-z0-9])",
+)
+#: A batch code typed alone among other words: with a dash (2311-08) or letters and at least 4 digits (B231108).
+_BARE_BATCH = re.compile(
+    r"(?<![A-Za-z0-9.\-])(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[A-Za-z]{1,3}[0-9]{4,}[A-Za-z0-9]*)(?![A-Za-z0-9\-])"
+)
+_LABEL_WORDS = re.compile(
+    r"规格型号|规格|型号|生产批次|批次号|批次|批号|产品名称|产品|名称|联系电话|电话|手机|号码|数量|"
+    r"采购日期|日期|是|为|[:：#]"
+)
+
+
+def find_in_answer(text: str, keys: Collection[str], *, today: date) -> tuple[dict[str, tuple[object, str]], str]:
+    """The facts ``keys`` names found in one answer, and the words left over (for the asked step's own parser).
+
+    Used when a question asks related facts together ("产品名称、规格和批号？" answered "6061铝板 2mm 批号2311-08";
+    "什么时候到的货，多少？" answered "上周三到的 三吨"; "称呼和电话？" answered "张先生 13803791234"). Each finding
+    is cut out before the next is looked for, as in :func:`extract`. Values are the field parsers' types.
+    """
+    work = _Work(clean_text(text)[:EXTRACT_INPUT_LIMIT])
+    found: dict[str, tuple[object, str]] = {}
+    if "phone" in keys:
+        phone = _find_phone(work, today)
+        if phone is not None:
+            found["phone"] = phone
+    if "batch" in keys:
+        batch = _find_batch(work, today)
+        if batch is None:
+            for m in _BARE_BATCH.finditer(work.text):
+                if _SPEC.fullmatch(m.group(0)):
+                    continue
+                codes = parse_batch(m.group(0), today=today)
+                if codes.accepted and codes.value is not None:
+                    work.use(m.start(), m.end())
+                    batch = (codes.value, codes.display)
+                    break
+        if batch is not None:
+            found["batch"] = batch
+    if "purchase_date" in keys:
+        for date_match in find_dates(work.text, today=today):
+            if date_match.value is not None:
+                work.use(date_match.start, date_match.end)
+                found["purchase_date"] = (date_match.value, date_match.display)
+                break
+    if "quantity" in keys:
+        quantity = _find_quantity(work, today)
+        if quantity is None:  # asked for: any unit the quantity parser knows (500米, 120张)
+            for m in re.finditer(rf"{NUMBER_PATTERN}\s*[^\s0-9，,。、]{{1,3}}", work.text):
+                parsed = parse_quantity(m.group(0), today=today)
+                if parsed.accepted and parsed.value is not None:
+                    work.use(m.start(), m.end())
+                    quantity = (parsed.value, parsed.display)
+                    break
+        if quantity is not None:
+            found["quantity"] = quantity
+    if "spec_model" in keys:
+        specs = []
+        for m in list(_SPEC.finditer(work.text)):
+            specs.append(m.group(0).strip())
+        for m in reversed(list(_SPEC.finditer(work.text))):
+            work.use(m.start(), m.end())
+        if specs:
+            shown = " ".join(specs)
+            found["spec_model"] = (shown, shown)
+    rest = _LABEL_WORDS.sub(" ", work.text.replace(_USED, " "))
+    rest = " ".join(re.sub(r"[,，;；、。.!！]+", " ", rest).split())
+    return found, rest
+
+
+def product_in(text: str) -> str | None:
+    """A metal product named in ``text`` (6061铝板), for a more precise name typed with the spec."""
+    m = _PRODUCT.search(clean_text(text))
+    return m.group(0).strip() if m is not None else None

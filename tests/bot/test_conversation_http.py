@@ -94,11 +94,10 @@ def test_product_quality_conversation(client: Any, wechat: WeChatSide, db: Datab
     assert "联系人" in phone.send("洛阳某某机械厂")
     assert "联系电话" in phone.send("王工")
     assert "单位地址" in phone.send("0379-6733 3626")
-    assert "产品名称" in phone.location("河南省洛阳市涧西区某某路8号")
-    phone.send("6061-T6铝板", "2mm×1220×2440")
-    assert "采购日期" in phone.send("跳过")
-    assert "手机号" not in phone.send("上个月15号")
-    assert "问题类型" in phone.send("3吨")
+    assert "产品名称、规格型号和批号" in phone.location("河南省洛阳市涧西区某某路8号")
+    # related facts in one question each (issue 13): product+spec(+batch), date+quantity
+    assert "一共多少" in phone.send("6061-T6铝板 2mm×1220×2440")
+    assert "出了什么问题、在哪里发现的" in phone.send("上个月15号 3吨")
     assert "已记下：表面有划痕" in phone.send("表面有划痕")
     phone.voice("开卷后发现板面有很多划痕")
     phone.send("用于幕墙加工", "无")
@@ -113,6 +112,8 @@ def test_product_quality_conversation(client: Any, wechat: WeChatSide, db: Datab
     assert complaint.category == "product_quality" and complaint.phone == "+8637967333626"
     assert complaint.purchase_date == dt.date(2026, 10, 15) and complaint.description.endswith("很多划痕")
     assert complaint.address == "河南省洛阳市涧西区某某路8号"
+    assert complaint.product_name == "6061-T6铝板" and complaint.spec_model == "2mm×1220×2440"
+    assert complaint.batch is None and complaint.quantity == 3 and complaint.quantity_unit == "吨"
     assert count_rows(db, Attachment, complaint_id=complaint.id) == 2
     assert "26110001【已登记】" in phone.send("查询")
     assert "当前状态：已登记" in phone.send("26110001")

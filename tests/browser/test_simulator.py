@@ -197,3 +197,30 @@ def test_the_settings_open_on_a_phone_without_widening_the_page(
     say(page, "你好")
     page.locator(".tabs button[data-tab='raw']").click()
     expect(page.locator("#raw")).not_to_contain_text("msg_signature")  # plaintext mode: no encryption
+
+
+#: A product-quality complaint answered as people answer the grouped questions (issue 13).
+QUALITY_COMPLAINT = (
+    "1", "洛阳某某机械厂 0379-6733 3626", "王工", "跳过", "6061-T6铝板 2mm×1220×2440 批号2311-08",
+    "上个月15号到的 3吨", "开卷后发现板面有很多划痕，影响加工", "用于幕墙加工", "无", "2 4", "跳过",
+)
+
+
+def test_a_quality_complaint_summary_fits_one_phone_screen(
+    phone_page: Page, live_server: LiveServer, screenshot: Callable[..., Path]
+) -> None:
+    """The 请核对 summary of a product-quality complaint is read at once at 390×844: no scrolling inside it."""
+    page = phone_page
+    open_simulator(page, live_server)
+    start_complaint(page)
+    for answer in QUALITY_COMPLAINT[:-1]:
+        say(page, answer)
+    summary = say(page, QUALITY_COMPLAINT[-1])
+    assert "请核对" in summary and "产品：6061-T6铝板 2mm×1220×2440 批号2311-08" in summary
+    assert len(summary.splitlines()) <= 14
+    bubble = page.locator("#chat .msg.bot").last
+    box = bubble.bounding_box()
+    assert box is not None and box["height"] <= 844 * 0.8, f"the summary is {box} high on a 844 px screen"
+    bubble.scroll_into_view_if_needed()
+    screenshot(page, "simulator-phone-quality-summary")
+    assert horizontal_overflow(page) == 0

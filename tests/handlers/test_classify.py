@@ -72,9 +72,9 @@ def test_an_ordinary_complaint_is_general() -> None:
     ({"batches": ("A1", "A2")}, "涉及多个批次（A1、A2）"),
     ({"text": "整批板材开裂"}, "描述提到严重缺陷（整批）"),
     ({"text": "车间差点起火"}, "涉及安全（起火）"),
-    ({"text": "搬运工被割伤了手"}, "涉及人身伤害（割伤）"),
+    ({"text": "搬运工被割伤了手"}, "涉及人身伤害（割伤、被割）"),
     ({"text": "再不处理我就找记者曝光"}, "可能影响品牌声誉（记者、曝光）"),
-    ({"loss": "停产两天，损失约6万元"}, "损失约6万元，超过5万元"),
+    ({"loss": "停产两天，损失约6万元"}, "客户说明了经济损失（停产两天，损失约6万元），约6万元，超过5万元，金额较大"),
 ])
 def test_each_rule_suggests_major_with_its_reason(kwargs: dict[str, Any], reason: str) -> None:
     severity, reasons = _suggest(**kwargs)
@@ -85,9 +85,13 @@ def test_negated_words_do_not_count() -> None:
     assert _suggest(text="还好没有人受伤，也没有安全事故") == (Severity.GENERAL, ())
 
 
-def test_loss_at_the_threshold_is_not_above_it() -> None:
-    assert _suggest(loss="5万元")[0] == Severity.GENERAL
-    assert _suggest(loss="损失3000元", company={"severity": {"major_loss_amount": 2000}})[0] == Severity.MAJOR
+def test_any_stated_loss_suggests_major_and_the_amount_decides_how_strongly() -> None:
+    """Seed 001 第六条: economic loss to the customer is 重大; the configured amount only marks a large one."""
+    severity, reasons = _suggest(loss="5万元")
+    assert severity == Severity.MAJOR and "金额较大" not in reasons[0] and "核实" in reasons[0]
+    severity, reasons = _suggest(loss="损失3000元", company={"severity": {"major_loss_amount": 2000}})
+    assert severity == Severity.MAJOR and "金额较大" in reasons[0]
+    assert _suggest(loss="无") == (Severity.GENERAL, ())
 
 
 def test_word_lists_and_batch_count_are_configurable() -> None:

@@ -170,3 +170,20 @@ def test_a_configured_form_is_what_the_customer_is_asked(db: Database, company_c
     assert "描述您遇到的问题" in chat.send("HT-001")
     summary = chat.say("业务员态度很差", "无", "道歉", "跳过")
     assert "订单号：HT-001" in summary and "联系人" not in summary and "单位地址" not in summary
+
+
+def test_steps_asked_together_are_configurable_and_checked() -> None:
+    """together (issue 13): later steps read from the same answer; [] asks each on its own; a switched-off or
+    earlier step is left out; anything but a list of keys stops start-up naming the setting."""
+    default = build_form()
+    assert default.step("product_name").together == ("spec_model", "batch")
+    assert default.step("purchase_date").together == ("quantity",)
+    custom = build_form({"steps": [{"key": "product_name", "together": ["spec_model"]},
+                                   {"key": "purchase_date", "together": []},
+                                   {"key": "batch", "enabled": False}]})
+    assert custom.step("product_name").together == ("spec_model",)
+    assert custom.step("spec_model").together == () and custom.step("purchase_date").together == ()
+    moved = build_form({"steps": [{"key": "phone", "after": "category"}]})
+    assert moved.step("complainant_name").together == ()
+    with pytest.raises(PolicyError, match=r"form.steps \(product_name\).together"):
+        build_form({"steps": [{"key": "product_name", "together": "spec_model"}]})

@@ -55,7 +55,8 @@ def check_state(db: Database, company: dict[str, Any], openid: str) -> None:
     form = load_policy(company).form
     mode = IntakeMode(row.mode)
     answers, displays, notes = row.answers, row.displays, row.notes
-    assert set(answers) <= {step.key for step in form.steps}
+    # demand_words: a demand in the complainant's own words, kept beside 其他 (issue 13)
+    assert set(answers) <= {step.key for step in form.steps} | {"demand_words"}
     assert set(displays) <= set(answers)
     if mode is IntakeMode.NONE:
         assert answers == {} and row.step is None
@@ -74,6 +75,9 @@ def check_state(db: Database, company: dict[str, Any], openid: str) -> None:
     if mode is IntakeMode.OFFER:
         assert "offer_text" in notes
     for key, value in answers.items():
+        if key == "demand_words":
+            assert isinstance(value, str) and value and "other" in answers.get("demands", [])
+            continue
         step = form.step(key)
         if value is None:
             assert not step.required or step.allow_none

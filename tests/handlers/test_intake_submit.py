@@ -156,8 +156,8 @@ def test_major_suggestion_goes_to_management_at_once(db: Database, company_confi
     c = load(db, complaint_id)
     assert c.severity == Severity.MAJOR and c.severity_confirmed is False
     assert c.severity_reasons == [
-        "涉及多个批次（2311-08、2311-09）", "涉及人身伤害（割伤）", "可能影响品牌声誉（媒体、曝光）",
-        "损失约12万元，超过5万元",
+        "涉及多个批次（2311-08、2311-09）", "涉及人身伤害（割伤、被割）", "可能影响品牌声誉（媒体、曝光）",
+        "客户说明了经济损失（损失约12万元），约12万元，超过5万元，金额较大",
     ]
     with db.read_sessions() as s:
         messages = {m.dedupe_key: m for m in s.scalars(sa.select(OutboxMessage))}

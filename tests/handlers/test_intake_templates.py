@@ -44,8 +44,8 @@ def test_an_optional_step_with_progress_and_an_old_answer() -> None:
     text = question_text(d, form.step("spec_model"), CTX, form, previous="2mm")
     assert text == (
         "（原来填写的是：2mm，直接回复新的内容即可）\n"
-        "【7/16】规格型号？（如 6061-T6 2mm×1220×2440）\n"
-        "（不清楚可回复“跳过”）"
+        # asked with the batch (issue 13); the progress counts questions, not fields
+        "【6/13】规格型号和批号？一起发即可（如：2mm 批号2311-08，见标签或质保书；不清楚可回复“跳过”）"
     )
 
 
@@ -56,7 +56,9 @@ def test_a_multi_choice_after_a_refusal() -> None:
                          before=[render_message("intake/note/refused", ctx=CTX, hint="没有这个序号。")])
     assert text == (
         "没有这个序号。\n"
-        "【8/9】您的诉求：\n"
+        # not a product complaint: the demand is asked in the customer's own words (issue 13)
+        # name and phone are one question, so 8 questions
+        "【7/8】您希望我们怎么处理？可以直接说您的要求（如“晚上10点以后不要装卸货”），也可以回复序号：\n"
         "1 维修  2 更换  3 退货  4 赔偿  5 减价  6 道歉/说明  7 其他\n"
         "（可多选，如“2 4”）"
     )
@@ -66,7 +68,7 @@ def test_the_description_question_shows_the_seed() -> None:
     form = build_form()
     d = draft({"category": ["product_quality"]}, {}, description_seed="表面有划痕")
     text = question_text(d, form.step("description"), CTX, form)
-    assert text == "（已记下：表面有划痕）\n【12/16】请描述具体问题（使用场景、发现经过）："
+    assert text == "（已记下：表面有划痕）\n【8/12】请描述具体问题（使用场景、发现经过）："
 
 
 def test_summary() -> None:
@@ -78,13 +80,15 @@ def test_summary() -> None:
                 "phone": "138 0013 8000", "address": "（未填）", "description": "态度差", "loss": "无",
                 "demands": "道歉/说明", "evidence": "（未填）"}
     text, keys = render_summary(draft(answers, displays), form, [], CTX)
-    assert keys == ["category", "complainant_name", "contact_person", "phone", "address", "description", "loss",
+    # name and phone were asked together: one line, one number; what was not given is one line (issue 13)
+    assert keys == ["category", "complainant_name", "contact_person", "address", "description", "loss",
                     "demands", "evidence"]
     assert text == (
         "请核对您的投诉信息：\n"
-        "1. 投诉类型：服务态度\n2. 单位/姓名：张三\n3. 联系人：（未填）\n4. 联系电话：138 0013 8000\n"
-        "5. 单位地址：（未填）\n6. 问题描述：态度差\n7. 损失情况：无\n8. 您的诉求：道歉/说明\n9. 佐证材料：无\n"
-        "回复“确认”提交；回复序号修改该项（如“改3”）；回复“取消”放弃。"
+        "1. 投诉类型：服务态度\n2. 投诉人：张三 138 0013 8000\n"
+        "5. 问题描述：态度差\n6. 损失情况：无\n7. 您的诉求：道歉/说明\n"
+        "未填：3 联系人、4 单位地址、8 佐证材料\n"
+        "回复“确认”提交；回复序号修改或补充（如“改3”）；回复“取消”放弃。"
     )
 
 
@@ -93,7 +97,7 @@ def test_a_summary_of_very_long_answers_still_fits_one_message() -> None:
     answers = {step.key: "x" for step in form.steps} | {"category": ["product_quality"]}
     displays = {step.key: "很长的回答" * 200 for step in form.steps}
     text, _ = render_summary(draft(answers, displays), form, [], CTX)
-    assert len(text.encode()) <= 2048 and "16. 佐证材料" in text and "…" in text
+    assert len(text.encode()) <= 2048 and "12 佐证材料" in text and "…" in text
 
 
 ACK_PROMISES = [Promise("1小时内与您联系", from_receipt_in_hours=True), Promise("15个工作日内办结")]
