@@ -198,7 +198,8 @@ def _prompt(step: Step) -> str | None:
             return render_message(f"intake/web/{step.key}", ctx=ctx) or None
         except TemplateNotFound:
             pass
-    return render_message(step.template_name, ctx=ctx, answers={}) or None
+    # One field per step on a page: the chat's grouped wording (`together`: name and phone in one question) is not it.
+    return render_message(step.template_name, ctx=ctx, answers={}, together=False) or None
 
 
 def _condition(form: Form, step: Step) -> list[tuple[str, list[str]]]:
