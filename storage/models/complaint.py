@@ -108,7 +108,7 @@ class Complaint(Base):
     satisfaction_comment: Mapped[str | None] = mapped_column(sa.Text)
     reopen_count: Mapped[int] = mapped_column(default=0)
     due_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # whole-case deadline (moves only with consent)
-    closed_at: Mapped[dt.datetime | None] = mapped_column()
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # 绩效/KPIs: closed in a period
     retain_until: Mapped[dt.date | None] = mapped_column()  # ≥ 3 years after closing
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Optimistic version (乐观锁): SQLAlchemy adds 1 on every UPDATE of the row and makes the UPDATE
