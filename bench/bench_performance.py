@@ -3,6 +3,8 @@ whole company and for one handling department's head.
 
     .venv/bin/python bench/bench_performance.py [--cases 1000000] [--repeat 5] [--database tousu_bench_1m] [--json]
 
+(``BENCH_PERFORMANCE_DATABASE`` names another database, for ``bench/run.py --only performance``.)
+
 The cases are `bench/gen_cases.py`'s (made once, reused). It makes no survey rows, so this script adds them
 once (when the ``survey`` table is empty): one answered survey per closed case that has a satisfaction score
 (stars and score as generated, answered when the case closed), and a praise record (表扬) for each 5★
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import statistics
 import sys
@@ -204,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=DEFAULT_CASES)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--database", default=os.environ.get("BENCH_PERFORMANCE_DATABASE") or DEFAULT_DATABASE,
+                        help=f"database name (default {DEFAULT_DATABASE}, env BENCH_PERFORMANCE_DATABASE)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument("--plans", action="store_true", help="print every query plan (stderr)")
     args = parser.parse_args(argv)
