@@ -216,17 +216,27 @@ def _figures(session: Session, scope: Scope, period: Period, *, now: dt.datetime
     for key, n in closed.items():
         of(key).closed = n
     on_time = sa.and_(Deadline.status == DeadlineStatus.MET, Deadline.met_at <= Deadline.due_at)
+    is_late = sa.or_(Deadline.status != DeadlineStatus.MET, Deadline.met_at.is_(None),
+                     Deadline.met_at > Deadline.due_at)
+    due = (scope.clause, _in(Deadline.due_at, period), Deadline.due_at <= now,
+           Deadline.status != DeadlineStatus.CANCELLED)
     rows = session.execute(
-        sa.select(*groups, sa.func.sum(sa.case((on_time, 1), else_=0)), sa.func.sum(sa.case((on_time, 0), else_=1)),
-                  sa.func.count(sa.distinct(sa.case((on_time, None), else_=Deadline.complaint_id))))
+        sa.select(*groups, sa.func.sum(sa.case((on_time, 1), else_=0)), sa.func.sum(sa.case((on_time, 0), else_=1)))
         .select_from(Deadline).join(Complaint, Complaint.id == Deadline.complaint_id)
-        .where(scope.clause, _in(Deadline.due_at, period), Deadline.due_at <= now,
-               Deadline.status != DeadlineStatus.CANCELLED)
-        .group_by(*groups)
+        .where(*due).group_by(*groups)
     )
-    for department, person, met, late, overdue in rows:
+    for department, person, met, late in rows:
         figures = of((department, person))
-        figures.on_time, figures.late, figures.overdue_cases = int(met or 0), int(late or 0), int(overdue or 0)
+        figures.on_time, figures.late = int(met or 0), int(late or 0)
+    # The distinct count over the few late rows alone: over every row it made PostgreSQL sort all of them
+    # (a year of 1,000,000 cases: 1.7 s as one query, 0.7 s + 0.3 s as two).
+    rows = session.execute(
+        sa.select(*groups, sa.func.count(sa.distinct(Deadline.complaint_id)))
+        .select_from(Deadline).join(Complaint, Complaint.id == Deadline.complaint_id)
+        .where(*due, is_late).group_by(*groups)
+    )
+    for department, person, overdue in rows:
+        of((department, person)).overdue_cases = int(overdue)
     rows = session.execute(
         sa.select(*groups, sa.func.count(), sa.func.sum(sa.case((Survey.score >= satisfied_score, 1), else_=0)),
                   sa.func.sum(Survey.score))

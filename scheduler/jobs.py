@@ -20,6 +20,7 @@ from bot.config import Settings
 from handlers import customer, webhooks
 from handlers.context import HandlerContext
 from handlers.intake import purge_stale_drafts
+from handlers.records import MESSAGE_LOG_BATCH, MessageLogPurge, purge_message_log
 from handlers.survey import SWEEP_BATCH as SURVEY_BATCH
 from handlers.survey import sweep_surveys
 from handlers.workflow.deadlines import SWEEP_BATCH, sweep_deadlines
@@ -69,6 +70,28 @@ def run_orphan_file_sweep(db: Database, settings: Settings, now: dt.datetime | N
     return remove_orphan_files(db, settings.attachment_dir, now or _now())
 
 
+#: Batches per night: 1,000,000 rows of each log; a bigger backlog (a first run) goes on the next nights.
+MAX_MESSAGE_LOG_BATCHES = 500
+
+
+def run_message_log_purge(db: Database, settings: Settings, now: dt.datetime | None = None) -> MessageLogPurge:
+    """Forget the followers' texts in the message logs older than ``[workflow].message_log_days``
+    (`handlers.records.purge_message_log`), one short transaction per batch so the webhook never waits long."""
+    now = now or _now()
+    total = MessageLogPurge()
+    for _ in range(MAX_MESSAGE_LOG_BATCHES):
+        with db.transaction() as session:
+            done = purge_message_log(session, now=now, days=settings.policy.workflow.message_log_days,
+                                     batch=MESSAGE_LOG_BATCH)
+        total.add(done)
+        if max(done.inbound, done.outbox, done.sink) < MESSAGE_LOG_BATCH:
+            break
+    if total.rows:
+        log.info("message logs: %d inbound rows deleted, %d sent messages emptied, %d dev sink rows deleted",
+                 total.inbound, total.outbox, total.sink)
+    return total
+
+
 def run_overdue_digest(db: Database, settings: Settings, now: dt.datetime | None = None) -> DigestReport:
     """The 09:00 notice: on working days, one WeCom message per lead office member and manager."""
     with db.transaction() as session:
@@ -100,7 +123,8 @@ def configure_customer_links(settings: Settings) -> None:
 
 def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settings) -> None:
     """The SLA and survey sweeps every minute; the draft purge nightly at 03:17 Asia/Shanghai (a quiet hour),
-    then at 03:37 the removal of the evidence files the purged drafts leave behind."""
+    then at 03:37 the removal of the evidence files the purged drafts leave behind, and at 03:47 the message
+    logs' old texts."""
     from scheduler import TIMEZONE, register_job
 
     configure_customer_links(settings)
@@ -113,6 +137,8 @@ def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settin
                  CronTrigger(hour=3, minute=17, timezone=TIMEZONE), id="intake-draft-purge")
     register_job(scheduler, functools.partial(run_orphan_file_sweep, db, settings),
                  CronTrigger(hour=3, minute=37, timezone=TIMEZONE), id="evidence-orphan-sweep")
+    register_job(scheduler, functools.partial(run_message_log_purge, db, settings),
+                 CronTrigger(hour=3, minute=47, timezone=TIMEZONE), id="message-log-purge")
     install_evidence_jobs(scheduler, db, settings)
 
 

@@ -1,5 +1,6 @@
 """`tousu records purge [--dry-run]`: destroy the closed cases whose keeping time is over AND whose destruction
-management approved in the console (管理 › 档案销毁); the rules are `handlers.records`."""
+management approved in the console (管理 › 档案销毁), and forget the message logs' texts older than
+``[workflow].message_log_days`` (as the worker does nightly); the rules are `handlers.records`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import click
 
 from bot.commands import settings_or_exit
 from handlers.evidence import remove_files
-from handlers.records import destroy_approved
+from handlers.records import count_message_log, destroy_approved
 from storage.base import SHANGHAI
 from storage.db import Database
 
@@ -34,6 +35,13 @@ def purge(dry_run: bool) -> None:
                 session.rollback()
             else:
                 session.commit()
+        if dry_run:
+            with database.read_sessions() as session:
+                logs = count_message_log(session, now=now, days=settings.policy.workflow.message_log_days)
+        else:
+            from scheduler.jobs import run_message_log_purge  # the worker's nightly job, batch by batch
+
+            logs = run_message_log_purge(database, settings, now)
     finally:
         database.dispose()
     removed = 0 if dry_run else remove_files(settings.attachment_dir, report.files)
@@ -46,5 +54,9 @@ def purge(dry_run: bool) -> None:
     click.echo(f"{len(report.due)} cases past {years} years; {verb} {len(report.destroyed)} approved"
                + ("" if dry_run else f" ({removed} evidence files removed)")
                + f"; {len(report.waiting)} wait for management's approval")
+    days = settings.policy.workflow.message_log_days
+    click.echo(f"message logs older than {days} days: {'would delete' if dry_run else 'deleted'} "
+               f"{logs.inbound} inbound messages and {logs.sink} dev sink messages, "
+               f"{'would empty' if dry_run else 'emptied'} {logs.outbox} sent messages")
     if dry_run:
         click.echo("（演练模式，未写入）")

@@ -22,10 +22,12 @@ from handlers.sla.calendar_store import CalendarRules
 from handlers.sla.presets import PRESET_DATA, SlaError, SlaPreset, get_preset, load_presets
 
 DEFAULT_CATEGORY_PRESETS: Mapping[str, str] = {"product_quality": "nonferrous-quality"}
+#: WeChat retries a delivery within seconds and the dedupe needs only those rows; a day is the floor.
+MIN_MESSAGE_LOG_DAYS = 1
 DEFAULT_MONEY_MEASURES = frozenset({"compensation", "price_reduction", "refund"})
 _WORKFLOW_KEYS = frozenset({
     "handling_department_sees_complainant", "approval_for_money", "money_approval_threshold", "money_measures",
-    "quality_categories", "satisfied_score", "retention_years", "office_hours",
+    "quality_categories", "satisfied_score", "retention_years", "office_hours", "message_log_days",
 })
 
 
@@ -45,6 +47,9 @@ class WorkflowSettings:
     satisfied_score: int  # 满意 at or above this score (seed 001: 85/100)
     retention_years: int
     office_hours: tuple[dt.time, dt.time] | None = None  # deliver SLA alerts to staff only within (Asia/Shanghai)
+    #: Days the message logs (inbound deliveries, sent outbox texts, dev sink) keep followers' texts
+    #: (`handlers.records.purge_message_log`); at least 1, since retry dedupe needs the last minutes' rows.
+    message_log_days: int = 90
 
     def deliver_from(self, now: dt.datetime) -> dt.datetime | None:
         """When a scheduled alert queued at ``now`` may reach staff: now within office hours, else the next
@@ -185,6 +190,8 @@ def parse_settings(config: Mapping[str, Any] | None) -> WorkflowSettings:
         satisfied_score=_int("[workflow].satisfied_score", workflow.get("satisfied_score", 85)),
         retention_years=_int("[workflow].retention_years", workflow.get("retention_years", 3), minimum=1),
         office_hours=_office_hours(workflow.get("office_hours", ["08:00", "20:00"])),
+        message_log_days=_int("[workflow].message_log_days", workflow.get("message_log_days", 90),
+                              minimum=MIN_MESSAGE_LOG_DAYS),
     )
 
 

@@ -32,6 +32,7 @@ class Survey(Base):
     __table_args__ = (
         sa.UniqueConstraint("complaint_id", "round"),
         sa.Index("ix_survey_status", "status"),
+        sa.Index("ix_survey_answered_at", "answered_at"),  # 绩效/KPIs: the answers given in a period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +67,7 @@ class PerformanceRecord(Base):
     __table_args__ = (
         sa.UniqueConstraint("survey_id", "kind"),
         sa.Index("ix_performance_record_department", "department_id", "kind", "at"),
+        sa.Index("ix_performance_record_at", "at"),  # 绩效: every department's records of a period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -96,3 +96,26 @@ def test_the_performance_export_downloads(desktop_page: Page, live_server: LiveS
     with page.expect_download() as download:
         page.get_by_role("link", name="导出 Excel").click()
     assert download.value.suggested_filename == "performance-2026-11.xlsx"
+
+
+def test_the_destruction_list_pages_on_the_phone(phone_page: Page, live_server: LiveServer, records_world: None,
+                                                 screenshot: Callable[..., Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """One case a page (PER_PAGE patched in the in-process server): the pager leads from the oldest closing to
+    the next, and the heading counts both."""
+    from bot.console.admin import records as records_page
+
+    monkeypatch.setattr(records_page, "PER_PAGE", 1)
+    page = phone_page
+    sign_in(page, live_server, "wu.fang")
+    page.goto(f"{live_server.url}/console/admin/records/")
+    expect(page.locator("h1 .count")).to_have_text("2")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody")).to_contain_text("22110001")  # closed 4 years ago: first
+    expect(page.locator("nav.pager")).to_contain_text("第 1 / 2 页")
+    assert horizontal_overflow(page) == 0
+    screenshot(page, "records-paged-phone", full_page=True)
+    page.get_by_role("link", name="下一页 ›").click()
+    expect(page.locator("tbody")).to_contain_text("22110002")
+    expect(page.locator("nav.pager")).to_contain_text("第 2 / 2 页")
+    expect(page.get_by_role("link", name="‹ 上一页")).to_be_visible()

@@ -319,3 +319,34 @@ def test_two_purges_at_once_destroy_each_case_once(db, world, tmp_path) -> None:
     with db.read_sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(TimelineEvent)
                         .where(TimelineEvent.action == DESTROYED)) == 3
+
+
+def test_destruction_removes_the_cases_sent_messages_and_their_dev_sink_rows(db, world, tmp_path) -> None:
+    """The outbox and dev sink rows of a destroyed case (texts to the customer and to staff) go with it; another
+    case's stay. (Rows older than ``message_log_days`` are emptied anyway: tests/handlers/test_message_log.py.)"""
+    from storage.models import DevSinkMessage, OutboxChannel, OutboxMessage, OutboxStatus
+    from storage.outbox import queue_customer_text, queue_staff_text
+
+    with db.transaction() as s:
+        world.session = s
+        ids = {}
+        for number in ("23030001", "23030002"):
+            c = _closed_case(world, tmp_path, number=number)
+            for key, message in (
+                ("customer", queue_customer_text(s, "oCUSTOMER0000000000000001", "王工您好，结果如下",
+                                                 now=CLOSED, dedupe_key=f"wf:{c.id}:closed", complaint_id=c.id)),
+                ("staff", queue_staff_text(s, ["zhao.lei"], "王工的投诉已办结", now=CLOSED,
+                                           dedupe_key=f"wf:{c.id}:staff", complaint_id=c.id)),
+            ):
+                assert message is not None
+                message.status = OutboxStatus.SENT
+                s.add(DevSinkMessage(channel=OutboxChannel.WECHAT_CUSTOM, recipient=message.recipient,
+                                     payload=message.payload, outbox_id=message.id, created_at=CLOSED))
+                ids[(number, key)] = message.id
+    _approve(db, world, "23030001")
+    with db.transaction() as s:
+        assert destroy_approved(s, now=FIRST_DUE_DAY, years=YEARS, dry_run=False).destroyed == ["23030001"]
+    with db.read_sessions() as s:
+        outbox = set(s.scalars(sa.select(OutboxMessage.id)))
+        sink = set(s.scalars(sa.select(DevSinkMessage.outbox_id)))
+    assert outbox == sink == {ids[("23030002", "customer")], ids[("23030002", "staff")]}

@@ -8,15 +8,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bot.console.admin.common import area_session
+from bot.console.admin.common import area_session, page_number
 from bot.console.security import now, origin
 from bot.runtime import runtime
 from handlers import records
-from handlers.admin import AdminArea
+from handlers.admin import AdminArea, page_count
 from handlers.workflow.errors import CaseChanged, NotFound, PermissionDenied, PreconditionFailed
 from handlers.workflow.permissions import is_management
 
 bp = Blueprint("records", __name__, url_prefix="/records")
+PER_PAGE = 100  # oldest closing first; the count in the heading is every due case
 
 
 def _years() -> int:
@@ -25,10 +26,15 @@ def _years() -> int:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
+    page = page_number()
     with area_session(AdminArea.RECORDS) as (s, staff):
-        rows = records.due_cases(s, now=now(), years=_years())
+        total = records.count_due(s, now=now(), years=_years())
+        pages = page_count(total, PER_PAGE)
+        page = min(page, pages)  # a page past the end (cases destroyed meanwhile) shows the last one
+        rows = records.due_cases(s, now=now(), years=_years(), limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
         may_approve = is_management(s, staff)
-    return render_template("console/admin/records.html", rows=rows, years=_years(), may_approve=may_approve,
+    return render_template("console/admin/records.html", rows=rows, total=total, page=page, pages=pages,
+                           years=_years(), may_approve=may_approve,
                            approved=request.args.get("approved", "")[:16], refused=request.args.get("refused", ""))
 
 

@@ -76,6 +76,32 @@ def test_management_approves_on_the_case_admin_cannot(due, db) -> None:
     assert post_form(boss, f"{URL}999999/approve", {"version": 1}, page=URL).status_code == 404
 
 
+def test_the_list_pages_oldest_closing_first(due, db, world, monkeypatch) -> None:
+    """Server-side pages: every due case is reachable, each once, in closing order; the heading counts all."""
+    from bot.console.admin import records as page_module
+
+    monkeypatch.setattr(page_module, "PER_PAGE", 2)
+    with in_transaction(db, world) as w:
+        for n in range(2, 6):  # four more due cases, closed a day apart after 23020001
+            closed = local(2023, 2, 20 + n)
+            c = make_complaint(w, number=f"2302000{n}", received_at=closed - dt.timedelta(days=5),
+                               open_deadlines=False)
+            c.status, c.closed_at, c.retain_until = ComplaintStatus.CLOSED, closed, None
+    boss = signed_in(due, "wu.fang")
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        text = texts(boss.get(f"{URL}?page={number}").text)
+        assert "档案销毁 5" in text and f"第 {number} / 3 页" in text
+        seen += [f"2302000{n}" for n in range(1, 6) if f"2302000{n}" in text]
+    assert seen == ["23020001", "23020002", "23020003", "23020004", "23020005"]
+    assert "25020001" not in seen
+    for bad in ("99", "0", "-1", "x", "1e9"):
+        answer = boss.get(f"{URL}?page={bad}")
+        assert answer.status_code == 200, bad  # past the end: the last page; garbage: the first
+    assert "23020005" in texts(boss.get(f"{URL}?page=99").text)
+    assert "23020001" in texts(boss.get(f"{URL}?page=x").text)
+
+
 def _viewed(db, who: str, number: str, at: dt.datetime, personal: bool, action: str = audit.CASE_VIEWED) -> None:
     with db.transaction() as s:
         audit.record(s, action, now=at, actor_label=who, subject=number, personal_data=personal)
