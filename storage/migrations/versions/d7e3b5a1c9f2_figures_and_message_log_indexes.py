@@ -9,7 +9,7 @@ ix_deadline_due_at. The partial outbox index holds only finished rows not emptie
 (`handlers.records.purge_message_log`).
 
 Revision ID: d7e3b5a1c9f2
-Revises: c4d2a9e1f0b3
+Revises: e1a7c3b9d2f4
 Create Date: 2026-12-01 15:10:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'd7e3b5a1c9f2'
-down_revision = 'c4d2a9e1f0b3'
+down_revision = 'e1a7c3b9d2f4'
 branch_labels = None
 depends_on = None
 
