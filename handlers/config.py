@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from handlers.intake.settings import IntakeSettings
     from handlers.org import OrgChart
     from handlers.sla.calendar_store import CalendarRules
+    from handlers.stats.settings import StatsSettings
     from handlers.survey import SurveySettings
     from handlers.workflow.customer_messages import WeChatTemplates
     from handlers.workflow.settings import WorkflowSettings
@@ -53,7 +54,7 @@ class PolicyError(ValueError):
 
 SECTIONS = frozenset(
     {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console",
-     "wechat_templates", "survey"}
+     "wechat_templates", "survey", "stats"}
 )
 SUPPORTED_TIMEZONE = "Asia/Shanghai"
 
@@ -81,6 +82,7 @@ class CompanyPolicy:
     console: ConsolePolicy
     wechat_templates: WeChatTemplates  # template message per purpose of a customer message
     survey: SurveySettings  # [survey]: satisfaction survey timing and the rules its answers set off
+    stats: StatsSettings  # [stats]: the repeat-complaint window and the period reports (targets: [sla.presets])
 
     @property
     def calendar(self) -> CalendarRules:
@@ -128,6 +130,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
     from handlers.intake.form import build_form
     from handlers.intake.settings import intake_settings
     from handlers.org import parse_org
+    from handlers.stats.settings import parse_stats
     from handlers.survey import parse_survey
     from handlers.workflow.customer_messages import parse_wechat_templates
     from handlers.workflow.settings import parse_settings
@@ -154,6 +157,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
         wechat_templates=parse_wechat_templates(_table(raw, "wechat_templates")),
         survey=parse_survey(_table(raw, "survey"), presets=frozenset(workflow.presets),
                             satisfied_score=workflow.satisfied_score),
+        stats=parse_stats(_table(raw, "stats")),
     )
 
 

@@ -25,6 +25,7 @@ from storage.models.messages import (
     OutboxStatus,
 )
 from storage.models.org import Department, DepartmentKind, Staff
+from storage.models.stats import StatsReport
 from storage.models.survey import PerformanceKind, PerformanceRecord, Survey, SurveyStatus
 from storage.models.workflow import (
     CalendarException,
@@ -80,6 +81,7 @@ __all__ = [
     "Staff",
     "StaffAccount",
     "StaffTask",
+    "StatsReport",
     "Survey",
     "SurveyStatus",
     "TaskKind",

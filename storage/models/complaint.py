@@ -53,6 +53,12 @@ class Complaint(Base):
     """One complaint as the ledger (台账) records it. Codes (category, problem type…) come from configuration."""
 
     __tablename__ = "complaint"
+    __table_args__ = (
+        # The repeat-complaint figure (handlers/stats/kpi.py): an earlier case from the same phone, or about
+        # the same product and problem type, within a window — each an index probe.
+        sa.Index("ix_complaint_phone_received", "phone", "received_at"),
+        sa.Index("ix_complaint_product_problem", "product_name", "problem_type", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(16), unique=True)  # 投诉编号 YYMM + serial
