@@ -80,7 +80,8 @@ def build(session: Session, departments: dict[str, Department]) -> Dataset:
         quality = category == "product_quality"
         c = Complaint(
             number=f"T{len(cases) + 1:04d}", source=source, received_at=received, registered_at=received,
-            status=status, openid=openid, complainant_name=f"客户{name}", phone=phone or f"+86139000010{len(cases):02d}",
+            status=status, openid=openid, complainant_name=f"客户{name}",
+            phone=phone or f"+86139000010{len(cases):02d}",
             category=category, product_name=product, problem_type=problem, description="测试",
             severity=severity, sla_preset="nonferrous-quality" if quality else "general",
             lead_office_id=(qo if quality else go).id, handling_department_id=dept.id,

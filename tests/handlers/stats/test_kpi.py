@@ -179,9 +179,9 @@ def test_period_comparisons_and_errors() -> None:
 def test_policy_rejects_bad_stats_settings() -> None:
     from handlers.config import PolicyError
 
-    with pytest.raises(PolicyError, match="stats.repeat_window_days"):
+    with pytest.raises(PolicyError, match=r"stats\.repeat_window_days"):
         load_policy({"stats": {"repeat_window_days": 0}})
-    with pytest.raises(PolicyError, match="stats.nope"):
+    with pytest.raises(PolicyError, match=r"stats\.nope"):
         load_policy({"stats": {"nope": 1}})
     with pytest.raises(PolicyError, match="targets"):
         load_policy({"sla": {"presets": {"general": {"targets": {"closure_rate": 120}}}}})
