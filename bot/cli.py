@@ -176,11 +176,13 @@ def simulate(url: str, openid: str | None, mode: str, token: str, aes_key: str |
 from bot.commands.calendar import calendar  # noqa: E402
 from bot.commands.menu import menu  # noqa: E402
 from bot.commands.org import org  # noqa: E402
+from bot.commands.report import report  # noqa: E402
 from bot.commands.user import user  # noqa: E402
 
 main.add_command(calendar)
 main.add_command(menu)
 main.add_command(org)
+main.add_command(report)
 main.add_command(user)
 
 

@@ -306,15 +306,29 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
+def missed_deadline(as_of: dt.datetime) -> sa.ColumnElement[bool]:
+    """The deadline rows `overdue_condition` looks for (to say which deadline a listed case missed)."""
+    return sa.or_(
+        sa.and_(Deadline.status == DeadlineStatus.MET, Deadline.met_at > Deadline.due_at),
+        sa.and_(Deadline.status.in_([DeadlineStatus.OPEN, DeadlineStatus.BREACHED]), Deadline.due_at < as_of))
+
+
+def period_clauses(period: Period, slice_: Slice | None = None,
+                   scope: sa.ColumnElement[bool] | None = None) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of "the period's complaints" in a slice and scope."""
+    where: list[sa.ColumnElement[bool]] = [Complaint.received_at >= period.start_utc,
+                                           Complaint.received_at < period.end_utc, *(slice_ or Slice()).clauses()]
+    if scope is not None:
+        where.append(scope)
+    return where
+
+
 def count_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_of: dt.datetime,
                slice_: Slice | None = None, scope: sa.ColumnElement[bool] | None = None,
                group_by: GroupBy | None = None) -> dict[str | None, Counts]:
     """The `Counts` of the period's complaints in the slice (and ``scope``), per group (one group, None, when
     ``group_by`` is None)."""
-    where: list[sa.ColumnElement[bool]] = [Complaint.received_at >= period.start_utc,
-                                           Complaint.received_at < period.end_utc, *(slice_ or Slice()).clauses()]
-    if scope is not None:
-        where.append(scope)
+    where = period_clauses(period, slice_, scope)
     g = _group_column(group_by)
 
     pairs = response_pairs(policy)
@@ -329,9 +343,7 @@ def count_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_of
     closed = Complaint.status == ComplaintStatus.CLOSED
     whole_met = sa.exists().where(mine, Deadline.milestone == WHOLE_CASE, Deadline.status == DeadlineStatus.MET)
     whole_on_time = sa.exists().where(mine, Deadline.milestone == WHOLE_CASE, on_time)
-    overdue = sa.exists().where(mine, sa.or_(
-        sa.and_(Deadline.status == DeadlineStatus.MET, Deadline.met_at > Deadline.due_at),
-        sa.and_(Deadline.status.in_([DeadlineStatus.OPEN, DeadlineStatus.BREACHED]), Deadline.due_at < as_of)))
+    overdue = sa.exists().where(mine, missed_deadline(as_of))
     unrated = sa.exists().where(Survey.complaint_id == Complaint.id, Survey.round == Complaint.reopen_count,
                                 Survey.status == SurveyStatus.EXPIRED)
     earlier = aliased(Complaint)
@@ -454,7 +466,9 @@ __all__ = [
     "count_kpis",
     "figures",
     "merge",
+    "missed_deadline",
     "percentile",
+    "period_clauses",
     "response_pairs",
     "targets_for",
 ]
