@@ -8,7 +8,7 @@ from typing import Any
 
 from handlers.config import PolicyError
 
-_KEYS = frozenset({"repeat_window_days", "top_problems", "low_score_below_stars", "report_notify_by_day"})
+_KEYS = frozenset({"repeat_window_days", "top_problems", "low_score_below_stars"})
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,6 @@ class StatsSettings:
     repeat_window_days: int = 90  # 同类问题重复投诉: an earlier complaint within this many days
     top_problems: int = 10  # the monthly report's 主要问题 table: this many product/problem types and categories
     low_score_below_stars: int = 3  # the report's 低分案件: answers with fewer stars than this
-    report_notify_by_day: int = 5  # management must have the card by this day of the month (seed 003 第十九条)
 
 
 def _int(where: str, value: Any, low: int, high: int) -> int:
@@ -39,6 +38,4 @@ def parse_stats(raw: Mapping[str, Any]) -> StatsSettings:
         top_problems=_int("stats.top_problems", raw.get("top_problems", default.top_problems), 1, 100),
         low_score_below_stars=_int("stats.low_score_below_stars",
                                    raw.get("low_score_below_stars", default.low_score_below_stars), 1, 6),
-        report_notify_by_day=_int("stats.report_notify_by_day",
-                                  raw.get("report_notify_by_day", default.report_notify_by_day), 1, 28),
     )
