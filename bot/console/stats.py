@@ -25,7 +25,17 @@ from bot.console.stats_workbook import report_workbook
 from bot.runtime import runtime
 from handlers.ledger import handling_departments
 from handlers.render import render_message
-from handlers.stats.kpi import KpiGroup, Slice, SliceError, compute_kpis, count_kpis, figures, targets_for
+from handlers.stats.kpi import (
+    KpiGroup,
+    Slice,
+    SliceError,
+    compute_kpis,
+    count_kpis,
+    figures,
+    from_months,
+    period_clauses,
+    targets_for,
+)
 from handlers.stats.periods import Period, PeriodError, month_of, parse_period
 from handlers.stats.report import stored_report, trend_period
 from handlers.workflow.scope import ConsoleRole, console_roles, scope_clause
@@ -131,17 +141,20 @@ def index() -> ResponseReturnValue:
         if errors:
             return render_template("console/stats/index.html", errors=errors, choices=choices, args=request.args,
                                    result=None, period=period, may_see_reports=may_see_reports(s, staff)), 400
-        result = compute_kpis(s, period, policy=policy, as_of=moment, slice_=slice_, scope=scope)
         _, targets = targets_for(policy, slice_)
-        trend = _groups(count_kpis(s, trend_period(period), policy=policy, as_of=moment, slice_=slice_,
-                                   scope=scope, group_by="month"), targets, order_by_key=True)
+        counted = trend_period(period)
+        per_month = count_kpis(s, counted, policy=policy, as_of=moment, slice_=slice_, scope=scope,
+                               group_by="month")
+        trend = _groups(per_month, targets, order_by_key=True)
+        result = compute_kpis(s, period, policy=policy, as_of=moment, slice_=slice_, scope=scope,
+                              total=from_months(per_month, counted, period))
         by_category = _groups(count_kpis(s, period, policy=policy, as_of=moment, slice_=slice_, scope=scope,
                                          group_by="category"), targets)
         by_department = _groups(count_kpis(s, period, policy=policy, as_of=moment, slice_=slice_, scope=scope,
                                            group_by="department"), targets)
         names = {str(i): n for i, n in s.execute(sa.select(Department.id, Department.name))}
-        products = [p for (p,) in s.execute(
-            sa.select(Complaint.product_name).where(Complaint.product_name.is_not(None))
+        products = [p for (p,) in s.execute(  # the products of the period's complaints, to pick from
+            sa.select(Complaint.product_name).where(Complaint.product_name.is_not(None), *period_clauses(period))
             .group_by(Complaint.product_name).order_by(Complaint.product_name).limit(PRODUCT_LIMIT))] \
             if scope is None else []
         return render_template(

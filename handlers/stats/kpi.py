@@ -19,8 +19,9 @@ avg / P90 处理时长     over the closed ones: working days from the day recei
                        not counted, as the SLA counts; company calendar with 调休 and the company's exceptions);
                        P90 is the nearest rank: the least d with at least 90 % of the cases at d or less
 response_rate 响应及时率  complaints whose response deadline was met by its due time ÷ complaints whose response
-                       deadline is decided (met, or due before ``as_of``). The response deadline is the deadline row
-                       of the preset's first milestone among `RESPONSE_MILESTONES` (首次响应, else 登记, else 交办)
+                       deadline is decided (met, or due, by ``as_of``; decided at the earlier of the two). The
+                       response deadline is the complaint's deadline row of the first milestone of
+                       `RESPONSE_MILESTONES` it has (首次响应, else 登记, else 交办)
 on_time_rate 处理时限达标率  closed complaints whose whole-case deadline (整体处理时限, ``whole_case``) was met by its
                        due time (an agreed extension moves the due time) ÷ closed complaints with that deadline met
 satisfaction_rate 满意率  complaints whose (latest) survey score is at least ``[workflow].satisfied_score`` ÷
@@ -31,18 +32,19 @@ repeat_rate 同类问题重复投诉率  complaints with an earlier complaint re
                        before it from the same complainant (same openid, or same phone), or about the same product
                        and problem type ÷ received
 reopened 重开          complaints reopened at least once (``reopen_count`` > 0); reopens: the sum of reopen_count
-overdue 超时           complaints with at least one deadline missed: met after its due time, or unmet (open or
-                       breached) and due before ``as_of``; cancelled deadlines do not count
+overdue 超时           complaints with at least one deadline missed by ``as_of``: met after its due time, or unmet
+                       (open or breached) and due before ``as_of``; cancelled deadlines do not count
 =====================  ==========================================================================================
 
 Targets come from the SLA preset (``[sla.presets.<preset>.targets]``, `handlers.sla.presets.TARGET_KEYS`): the
 preset of the slice's category when the slice names one, else ``[sla].default_preset``. A rate with a zero
 denominator has no value (None, shown as —) and neither meets nor misses its target.
 
-Computation: three grouped queries over the period's complaints (counts with correlated EXISTS on the deadline,
-survey and earlier-complaint rows; handling days as a histogram of (day received, day closed) pairs turned into
-working days in Python, so a year of cases costs a few thousand calendar lookups; the stars' histogram). Each
-figure is a sum, so groups (by month, category, department…) are computed in the same queries.
+Computation: three grouped queries over the period's complaints — the counts, reading the deadline, survey and
+earlier-complaint facts from ``kpi_fact`` (`handlers.stats.facts`: one row per complaint, kept in the
+transaction of every change); handling days as a histogram of (day received, day closed) pairs turned into
+working days in Python, so a year of cases costs a few thousand calendar lookups; the stars' histogram. Each
+figure is a sum, so groups (by month, category, department…) come from the same queries.
 """
 
 from __future__ import annotations
@@ -54,27 +56,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from handlers.sla.calendar_store import load_calendar
+from handlers.stats.facts import RESPONSE_MILESTONES
 from handlers.stats.periods import Period
 from handlers.stats.sqlfuncs import as_date, days_before, local_date, local_month
-from storage.models import (
-    Complaint,
-    ComplaintStatus,
-    Deadline,
-    DeadlineStatus,
-    Severity,
-    Source,
-    Survey,
-    SurveyStatus,
-)
+from storage.models import Complaint, ComplaintStatus, Deadline, DeadlineStatus, KpiFact, Severity, Source
 
 if TYPE_CHECKING:
     from handlers.config import CompanyPolicy
 
-RESPONSE_MILESTONES = ("first_response", "registration", "hand_over")
-WHOLE_CASE = "whole_case"
+STARS = (1, 2, 3, 4, 5)
 GroupBy = Literal["month", "category", "department", "severity", "channel", "product"]
 GROUP_BYS: tuple[GroupBy, ...] = ("month", "category", "department", "severity", "channel", "product")
 #: The figures, in the order pages show them; ``unit``: % (a rate), days, score (0–100) or count.
@@ -271,17 +264,6 @@ def figures(counts: Counts, targets: Mapping[str, float]) -> list[Figure]:
 # -- the queries ---------------------------------------------------------------------------------------------
 
 
-def response_pairs(policy: CompanyPolicy) -> list[tuple[str, str]]:
-    """(preset, milestone) of each preset's response deadline (see `RESPONSE_MILESTONES`)."""
-    pairs = []
-    for key, preset in policy.workflow.presets.items():
-        names = {m.key for m in preset.milestones}
-        chosen = next((m for m in RESPONSE_MILESTONES if m in names), None)
-        if chosen is not None:
-            pairs.append((key, chosen))
-    return pairs
-
-
 def _group_column(group_by: GroupBy | None) -> sa.ColumnElement[Any]:
     if group_by is None:
         return sa.literal(None, sa.String).label("g")
@@ -331,38 +313,23 @@ def count_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_of
     where = period_clauses(period, slice_, scope)
     g = _group_column(group_by)
     if session.get_bind().dialect.name == "postgresql":
-        # These statements look expensive to the planner (a correlated probe per row), so PostgreSQL would
-        # compile them (JIT) for about a second; they run in tens of milliseconds per month without it.
+        # PostgreSQL would JIT-compile these aggregates (about a second on a year of cases, more than running
+        # them): they are plain sums over one index range per table.
         session.execute(sa.text("SET LOCAL jit = off"))
+        session.execute(sa.text("SET LOCAL work_mem = '32MB'"))  # a year's groups sorted in memory
 
-    pairs = response_pairs(policy)
-    response = sa.or_(*(sa.and_(Deadline.preset == p, Deadline.milestone == m) for p, m in pairs)) \
-        if pairs else sa.false()
-    on_time = sa.and_(Deadline.status == DeadlineStatus.MET, Deadline.met_at <= Deadline.due_at)
-    mine = Deadline.complaint_id == Complaint.id
-    response_on_time = sa.exists().where(mine, response, on_time)
-    response_decided = sa.exists().where(
-        mine, response, Deadline.status != DeadlineStatus.CANCELLED,
-        sa.or_(Deadline.status == DeadlineStatus.MET, Deadline.due_at <= as_of))
+    # Everything about deadlines, surveys and earlier complaints comes from the complaint's facts
+    # (handlers/stats/facts.py: one row per complaint, kept in the transaction of every change).
+    f = KpiFact
     closed = Complaint.status == ComplaintStatus.CLOSED
-    whole_met = sa.exists().where(mine, Deadline.milestone == WHOLE_CASE, Deadline.status == DeadlineStatus.MET)
-    whole_on_time = sa.exists().where(mine, Deadline.milestone == WHOLE_CASE, on_time)
-    overdue = sa.exists().where(mine, missed_deadline(as_of))
-    unrated = sa.exists().where(Survey.complaint_id == Complaint.id, Survey.round == Complaint.reopen_count,
-                                Survey.status == SurveyStatus.EXPIRED)
-    earlier = aliased(Complaint)
+    response_decided = f.response_decided_at <= as_of
+    response_on_time = f.response_on_time.is_(True)
+    whole_met = f.whole_met.is_(True)
+    whole_on_time = f.whole_on_time.is_(True)
+    overdue = f.overdue_since < as_of
+    unrated = f.unrated.is_(True)
     window = days_before(Complaint.received_at, sa.literal_column(str(int(policy.stats.repeat_window_days))))
-    before = [earlier.received_at < Complaint.received_at, earlier.received_at >= window,
-              earlier.id != Complaint.id]
-    repeat = sa.or_(
-        sa.and_(Complaint.openid.is_not(None),
-                sa.exists().where(earlier.openid == Complaint.openid, *before)),
-        sa.and_(Complaint.phone.is_not(None),
-                sa.exists().where(earlier.phone == Complaint.phone, *before)),
-        sa.and_(Complaint.product_name.is_not(None), Complaint.problem_type.is_not(None),
-                sa.exists().where(earlier.product_name == Complaint.product_name,
-                                  earlier.problem_type == Complaint.problem_type, *before)),
-    )
+    repeat = f.repeat_prev_at >= window
     satisfied_score = policy.workflow.satisfied_score
     main = sa.select(
         g, sa.func.count(),
@@ -376,15 +343,20 @@ def count_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_of
         _count(unrated), _count(repeat),
         _count(Complaint.reopen_count > 0), sa.func.coalesce(sa.func.sum(Complaint.reopen_count), 0),
         _count(overdue),
-    ).where(*where).group_by(g)
+        *(_count(Complaint.satisfaction_stars == n) for n in STARS),
+    ).select_from(Complaint).outerjoin(f, sa.and_(
+        # received_at repeated on the fact: both sides are one index range of the period
+        f.complaint_id == Complaint.id, f.received_at >= period.start_utc, f.received_at < period.end_utc,
+    )).where(*where).group_by(g)
     groups: dict[str | None, Counts] = {}
     names = ("received", "invalid", "closed", "response_decided", "response_on_time", "whole_case_met",
              "whole_case_on_time", "answered", "satisfied", "score_sum", "unrated", "repeats", "reopened",
              "reopens", "overdue")
     for row in session.execute(main):
         counts = Counts()
-        for name, value in zip(names, row[1:], strict=True):
+        for name, value in zip(names, row[1:len(names) + 1], strict=True):
             setattr(counts, name, int(value or 0))
+        counts.stars = {n: int(v) for n, v in zip(STARS, row[len(names) + 1:], strict=True) if v}
         groups[_group_key(row[0])] = counts
     if group_by is None and None not in groups:
         groups[None] = Counts()
@@ -398,10 +370,6 @@ def count_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_of
         spent = max(calendar.working_days_between(as_date(received_day), as_date(closed_day)), 0)
         histogram = groups.setdefault(_group_key(key), Counts()).handling_days
         histogram[spent] = histogram.get(spent, 0) + int(n)
-    stars = sa.select(g, Complaint.satisfaction_stars, sa.func.count()) \
-        .where(*where, Complaint.satisfaction_stars.is_not(None)).group_by(g, Complaint.satisfaction_stars)
-    for key, star, n in session.execute(stars):
-        groups.setdefault(_group_key(key), Counts()).stars[int(star)] = int(n)
     return groups
 
 
@@ -414,15 +382,15 @@ def targets_for(policy: CompanyPolicy, slice_: Slice | None) -> tuple[str, Mappi
 
 def compute_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_of: dt.datetime,
                  slice_: Slice | None = None, scope: sa.ColumnElement[bool] | None = None,
-                 group_by: GroupBy | None = None) -> KpiResult:
+                 group_by: GroupBy | None = None, total: Counts | None = None) -> KpiResult:
     """The KPIs of ``period`` (and per ``group_by`` group), JSON-ready with ``dataclasses.asdict``.
 
     ``scope``: a WHERE clause on `Complaint` limiting what the reader may count
-    (`handlers.workflow.scope.scope_clause`); None counts every case (the worker's reports).
+    (`handlers.workflow.scope.scope_clause`); None counts every case (the worker's reports). ``total``: the
+    period's counts when the caller has them already (from a trend by month, `from_months`).
     """
     slice_ = slice_ or Slice()
     preset, targets = targets_for(policy, slice_)
-    total = count_kpis(session, period, policy=policy, as_of=as_of, slice_=slice_, scope=scope)[None]
     groups: list[KpiGroup] = []
     if group_by is not None:
         per = count_kpis(session, period, policy=policy, as_of=as_of, slice_=slice_, scope=scope,
@@ -431,6 +399,10 @@ def compute_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_
             sorted(per, key=lambda k: (-per[k].received, k is None, k or ""))
         groups = [KpiGroup(key=k, figures=figures(per[k], targets), stars=dict(sorted(per[k].stars.items())))
                   for k in order]
+        if total is None:
+            total = merge(list(per.values()))  # every figure is a sum: the groups add up to the period
+    if total is None:
+        total = count_kpis(session, period, policy=policy, as_of=as_of, slice_=slice_, scope=scope)[None]
     return KpiResult(
         period=period.key, period_kind=period.kind, start=period.start.isoformat(),
         end=period.last_day.isoformat(), as_of=as_of.astimezone(dt.UTC).isoformat(),
@@ -438,6 +410,16 @@ def compute_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_
         figures=figures(total, targets), stars=dict(sorted(total.stars.items())),
         handling_days=dict(sorted(total.handling_days.items())), group_by=group_by, groups=groups,
     )
+
+
+def from_months(per_month: Mapping[str | None, Counts], counted: Period, period: Period) -> Counts | None:
+    """The counts of ``period`` from ``per_month``, the counts by month of the range ``counted`` (same slice and
+    scope), when ``period`` is whole months within it; None when it is not (count it on its own)."""
+    months = period.months()
+    if not months or any(m.kind != "month" for m in months) or not (
+            counted.start <= period.start and period.end <= counted.end):
+        return None
+    return merge([per_month.get(m.key) or Counts() for m in months])
 
 
 def merge(counts: Sequence[Counts]) -> Counts:
@@ -469,10 +451,10 @@ __all__ = [
     "compute_kpis",
     "count_kpis",
     "figures",
+    "from_months",
     "merge",
     "missed_deadline",
     "percentile",
     "period_clauses",
-    "response_pairs",
     "targets_for",
 ]

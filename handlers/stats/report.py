@@ -29,11 +29,13 @@ from sqlalchemy.orm import Session
 
 from handlers.render import render_message
 from handlers.stats.kpi import (
+    GroupBy,
     KpiGroup,
     KpiResult,
     compute_kpis,
     count_kpis,
     figures,
+    from_months,
     missed_deadline,
     period_clauses,
     targets_for,
@@ -103,11 +105,11 @@ def _line(c: Complaint, **extra: Any) -> CaseLine:
                     status=c.status.value, received=_local(c.received_at) or "", **extra)
 
 
-def trend_period(period: Period) -> Period:
-    """The twelve months up to the end of ``period`` (a custom period: up to the month it ends in)."""
+def trend_period(period: Period, months: int = TREND_MONTHS) -> Period:
+    """The ``months`` months up to the end of ``period`` (a custom period: up to the month it ends in)."""
     last = month(period.last_day)
     first = last.start
-    for _ in range(TREND_MONTHS - 1):
+    for _ in range(months - 1):
         first = month(first - dt.timedelta(days=1)).start
     return Period("custom", first, last.end)
 
@@ -115,14 +117,23 @@ def trend_period(period: Period) -> Period:
 def build_report(session: Session, period: Period, *, policy: CompanyPolicy, now: dt.datetime) -> PeriodReport:
     """Every figure and list of the report of ``period``, counted at ``now``."""
     where = period_clauses(period)
-    current = compute_kpis(session, period, policy=policy, as_of=now, group_by="department")
     _, targets = targets_for(policy, None)
+    # One count by month over thirteen months gives the trend, and for a month the month itself, the month
+    # before (环比) and the same month a year before (同比): each figure is a sum, so a month is its group.
+    counted = trend_period(period, TREND_MONTHS + 1)
+    per_month = count_kpis(session, counted, policy=policy, as_of=now, group_by="month")
+    trend_keys = {m.key for m in trend_period(period).months()}
+    trend = [KpiGroup(key=k, figures=figures(c, targets), stars=dict(sorted(c.stars.items())))
+             for k, c in sorted(per_month.items(), key=lambda kv: kv[0] or "") if k in trend_keys]
+
+    def kpis(which: Period, group_by: GroupBy | None = None) -> KpiResult:
+        return compute_kpis(session, which, policy=policy, as_of=now, group_by=group_by,
+                            total=from_months(per_month, counted, which))
+
+    current = kpis(period, "department")
     per_category = count_kpis(session, period, policy=policy, as_of=now, group_by="category")
     by_category = [KpiGroup(key=k, figures=figures(c, targets), stars=dict(sorted(c.stars.items())))
                    for k, c in sorted(per_category.items(), key=lambda kv: (-kv[1].received, kv[0] or ""))]
-    per_month = count_kpis(session, trend_period(period), policy=policy, as_of=now, group_by="month")
-    trend = [KpiGroup(key=k, figures=figures(c, targets), stars=dict(sorted(c.stars.items())))
-             for k, c in sorted(per_month.items(), key=lambda kv: kv[0] or "")]
 
     problems = session.execute(
         sa.select(Complaint.category, Complaint.problem_type, sa.func.count().label("n"))
@@ -145,8 +156,7 @@ def build_report(session: Session, period: Period, *, policy: CompanyPolicy, now
     return PeriodReport(
         kind=period.kind, period=period.key, start=period.start.isoformat(), end=period.last_day.isoformat(),
         built_at=now.astimezone(dt.UTC).isoformat(), current=current,
-        previous=compute_kpis(session, period.previous(), policy=policy, as_of=now),
-        last_year=compute_kpis(session, period.year_before(), policy=policy, as_of=now),
+        previous=kpis(period.previous()), last_year=kpis(period.year_before()),
         by_category=by_category, trend=trend, top_problems=top, overdue_cases=list(overdue.values()),
         low_score_cases=low_score, departments=departments,
     )

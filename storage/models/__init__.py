@@ -25,7 +25,7 @@ from storage.models.messages import (
     OutboxStatus,
 )
 from storage.models.org import Department, DepartmentKind, Staff
-from storage.models.stats import StatsReport
+from storage.models.stats import KpiFact, StatsReport
 from storage.models.survey import PerformanceKind, PerformanceRecord, Survey, SurveyStatus
 from storage.models.workflow import (
     CalendarException,
@@ -69,6 +69,7 @@ __all__ = [
     "IntakeMode",
     "IntakeSession",
     "Investigation",
+    "KpiFact",
     "OutboxChannel",
     "OutboxMessage",
     "OutboxStatus",

@@ -166,8 +166,12 @@ class Spec:
     status: ComplaintStatus
     closed: dt.datetime | None
     stars: int | None
-    response_late: bool
+    response_due: dt.datetime
+    response_met: dt.datetime | None  # None: not met by the time the report is counted
     whole_case_due: dt.datetime
+
+
+AS_OF_DEC = dt.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
 
 
 def generate(world: World, db: Database, seed: int = 7, n: int = 150) -> list[Spec]:
@@ -184,9 +188,15 @@ def generate(world: World, db: Database, seed: int = 7, n: int = 150) -> list[Sp
                                                                  ComplaintStatus.INVESTIGATING])
             closed = received + dt.timedelta(hours=rng.randrange(2, 24 * 25)) if status is ComplaintStatus.CLOSED \
                 else None
+            if closed is not None and closed > AS_OF_DEC:  # nothing is closed after the report is counted
+                status, closed = ComplaintStatus.INVESTIGATING, None
             stars = rng.choice([None, 1, 2, 3, 4, 5, 5, 5]) if closed else None
+            reg_due = received + dt.timedelta(hours=24)
+            reg_met: dt.datetime | None = reg_due + dt.timedelta(hours=1) if rng.random() < 0.2 else received
+            if reg_met is not None and reg_met > AS_OF_DEC:
+                reg_met = None
             spec = Spec(received=received, category=rng.choice(["delivery", "management", "other"]), status=status,
-                        closed=closed, stars=stars, response_late=rng.random() < 0.2,
+                        closed=closed, stars=stars, response_due=reg_due, response_met=reg_met,
                         whole_case_due=received + dt.timedelta(days=rng.randrange(3, 20)))
             specs.append(spec)
             c = Complaint(number=f"G{i:04d}", source=Source.PHONE, received_at=received, registered_at=received,
@@ -196,11 +206,10 @@ def generate(world: World, db: Database, seed: int = 7, n: int = 150) -> list[Sp
                           satisfaction_score=None if stars is None else stars * 20)
             s.add(c)
             s.flush()
-            reg_due = received + dt.timedelta(hours=24)
             s.add(Deadline(complaint_id=c.id, preset="general", milestone="registration", label="登记",
                            anchor_event="received", anchor_at=received, met_by="registered", severity=c.severity,
-                           due_at=reg_due, status=DeadlineStatus.MET,
-                           met_at=reg_due + dt.timedelta(hours=1) if spec.response_late else received))
+                           due_at=reg_due, status=DeadlineStatus.MET if reg_met else DeadlineStatus.OPEN,
+                           met_at=reg_met))
             if closed is not None:
                 s.add(Deadline(complaint_id=c.id, preset="general", milestone="whole_case", label="处理完毕",
                                anchor_event="received", anchor_at=received, met_by="result_fed_back",
@@ -220,14 +229,19 @@ def expected(specs: list[Spec], calendar: WorkCalendar, as_of: dt.datetime) -> d
                                                 x.closed.astimezone(SHANGHAI).date()) for x in closed if x.closed)
     scored = [x for x in month if x.stars is not None]
     p90 = days[-(-9 * len(days) // 10) - 1] if days else None  # nearest rank: ceil(0.9 n)-th smallest
-    overdue = [x for x in month if x.response_late or (x.closed and x.closed > x.whole_case_due)]
+    def late(x: Spec) -> bool:  # the response deadline met late, or unmet and past due
+        return (x.response_met > x.response_due) if x.response_met else x.response_due < as_of
+
+    decided = [x for x in month if x.response_met is not None or x.response_due <= as_of]
+    on_time = [x for x in decided if x.response_met is not None and x.response_met <= x.response_due]
+    overdue = [x for x in month if late(x) or (x.closed and x.closed > x.whole_case_due)]
     return {
         "received": len(month),
         "closed": len(closed),
         "closure_rate": round(100 * len(closed) / len(valid), 2),
         "avg_handling_days": round(sum(days) / len(days), 2),
         "p90_handling_days": p90,
-        "response_rate": round(100 * sum(not x.response_late for x in month) / len(month), 2),
+        "response_rate": round(100 * len(on_time) / len(decided), 2),
         "on_time_rate": round(100 * sum(x.closed <= x.whole_case_due for x in closed if x.closed) / len(closed), 2),
         "satisfaction_rate": round(100 * sum(x.stars >= 5 for x in scored if x.stars) / len(scored), 2),
         "average_score": round(sum(x.stars * 20 for x in scored if x.stars) / len(scored), 2),
@@ -239,7 +253,7 @@ def test_management_gets_a_correct_report_of_a_generated_month(db: Database, wor
                                                                fake_wechat: FakeWeChat) -> None:
     """Done when (issue 12): the report of a generated month reaches management, its figures as computed by hand."""
     specs = generate(world, db)
-    as_of = dt.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    as_of = AS_OF_DEC
     run = run_monthly_report_job(db, settings, now=as_of)
     assert (run.period, run.built, run.notified) == ("2026-11", True, len(MANAGEMENT))
     assert dispatch_due(db, build_channels(settings, db), now=as_of).sent == 1
