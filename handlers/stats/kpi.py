@@ -40,11 +40,11 @@ Targets come from the SLA preset (``[sla.presets.<preset>.targets]``, `handlers.
 preset of the slice's category when the slice names one, else ``[sla].default_preset``. A rate with a zero
 denominator has no value (None, shown as —) and neither meets nor misses its target.
 
-Computation: three grouped queries over the period's complaints — the counts, reading the deadline, survey and
-earlier-complaint facts from ``kpi_fact`` (`handlers.stats.facts`: one row per complaint, kept in the
-transaction of every change); handling days as a histogram of (day received, day closed) pairs turned into
-working days in Python, so a year of cases costs a few thousand calendar lookups; the stars' histogram. Each
-figure is a sum, so groups (by month, category, department…) come from the same queries.
+Computation: one grouped query over the period's complaints, reading the deadline, survey and earlier-complaint
+facts from ``kpi_fact`` (`handlers.stats.facts`: one row per complaint, kept in the transaction of every
+change), grouped also by (day received, day closed) of the closed ones, which are turned into working days in
+Python (a year of cases costs a few thousand calendar lookups). Each figure is a sum, so groups (by month,
+category, department…) come from the same query.
 """
 
 from __future__ import annotations
@@ -331,8 +331,13 @@ def count_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_of
     window = days_before(Complaint.received_at, sa.literal_column(str(int(policy.stats.repeat_window_days))))
     repeat = f.repeat_prev_at >= window
     satisfied_score = policy.workflow.satisfied_score
+    # One pass over the period's rows: the sums per group and, for the closed, per (day received, day closed),
+    # so the handling days come from the same rows (the pairs are turned into working days below).
+    timed = sa.and_(closed, Complaint.closed_at.is_not(None))
+    received_day = sa.case((timed, local_date(Complaint.received_at))).label("rd")
+    closed_day = sa.case((timed, local_date(Complaint.closed_at))).label("cd")
     main = sa.select(
-        g, sa.func.count(),
+        g, received_day, closed_day, sa.func.count(),
         _count(Complaint.status == ComplaintStatus.INVALID),
         _count(closed),
         _count(response_decided), _count(response_on_time),
@@ -347,29 +352,25 @@ def count_kpis(session: Session, period: Period, *, policy: CompanyPolicy, as_of
     ).select_from(Complaint).outerjoin(f, sa.and_(
         # received_at repeated on the fact: both sides are one index range of the period
         f.complaint_id == Complaint.id, f.received_at >= period.start_utc, f.received_at < period.end_utc,
-    )).where(*where).group_by(g)
+    )).where(*where).group_by(g, received_day, closed_day)
     groups: dict[str | None, Counts] = {}
     names = ("received", "invalid", "closed", "response_decided", "response_on_time", "whole_case_met",
              "whole_case_on_time", "answered", "satisfied", "score_sum", "unrated", "repeats", "reopened",
              "reopens", "overdue")
+    calendar = None
     for row in session.execute(main):
-        counts = Counts()
-        for name, value in zip(names, row[1:len(names) + 1], strict=True):
-            setattr(counts, name, int(value or 0))
-        counts.stars = {n: int(v) for n, v in zip(STARS, row[len(names) + 1:], strict=True) if v}
-        groups[_group_key(row[0])] = counts
+        counts = groups.setdefault(_group_key(row[0]), Counts())
+        for name, value in zip(names, row[3:len(names) + 3], strict=True):
+            setattr(counts, name, getattr(counts, name) + int(value or 0))
+        for n, value in zip(STARS, row[len(names) + 3:], strict=True):
+            if value:
+                counts.stars[n] = counts.stars.get(n, 0) + int(value)
+        if row[1] is not None and row[2] is not None:
+            calendar = calendar or load_calendar(session, policy.calendar)
+            spent = max(calendar.working_days_between(as_date(row[1]), as_date(row[2])), 0)
+            counts.handling_days[spent] = counts.handling_days.get(spent, 0) + int(row[3])
     if group_by is None and None not in groups:
         groups[None] = Counts()
-    if not any(c.received for c in groups.values()):
-        return groups
-
-    calendar = load_calendar(session, policy.calendar)
-    days = sa.select(g, local_date(Complaint.received_at), local_date(Complaint.closed_at), sa.func.count()) \
-        .where(*where, closed, Complaint.closed_at.is_not(None)).group_by(g, sa.text("2"), sa.text("3"))
-    for key, received_day, closed_day, n in session.execute(days):
-        spent = max(calendar.working_days_between(as_date(received_day), as_date(closed_day)), 0)
-        histogram = groups.setdefault(_group_key(key), Counts()).handling_days
-        histogram[spent] = histogram.get(spent, 0) + int(n)
     return groups
 
 
