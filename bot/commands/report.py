@@ -5,6 +5,7 @@
     tousu report monthly 2026-11 --notify     # and queue management's WeCom card if it was not queued yet
     tousu report quarterly 2026-Q3
     tousu report yearly 2026 --xlsx 2026.xlsx # also write the Excel workbook
+    tousu report refresh-facts                # rebuild every complaint's KPI facts (after a restore or a load in SQL)
 
 The report is stored (one per period) and shown in the console at /console/stats/reports/<kind>/<period>.
 """
@@ -15,6 +16,7 @@ import datetime as dt
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 
 from bot.commands import settings_or_exit
 from handlers.stats.periods import PeriodError, PeriodKind, parse_period
@@ -78,5 +80,21 @@ def _command(kind: str) -> click.Command:
 
 for _kind in _KINDS:
     report.add_command(_command(_kind))
+
+
+@report.command("refresh-facts")
+def refresh_facts() -> None:
+    """Rebuild the KPI facts of every complaint (kept by every change; this is for rows written around it)."""
+    from handlers.stats.facts import rebuild_all
+
+    settings = settings_or_exit()
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            rebuild_all(session.connection())
+            count = session.scalar(sa.text("SELECT count(*) FROM kpi_fact"))
+    finally:
+        database.dispose()
+    click.echo(f"KPI facts rebuilt for {count} complaints")
 
 __all__ = ["report"]

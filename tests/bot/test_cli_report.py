@@ -62,3 +62,8 @@ def test_quarterly_and_yearly(run: Any, db: Database) -> None:
 def test_a_wrong_period_is_refused(run: Any, args: tuple[str, str]) -> None:
     result = run(*args)
     assert result.exit_code == 2 and "PERIOD" in result.output
+
+
+def test_refresh_facts(run: Any, db: Database) -> None:
+    result = run("refresh-facts")
+    assert result.exit_code == 0 and "KPI facts rebuilt for 10 complaints" in result.output
