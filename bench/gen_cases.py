@@ -18,7 +18,9 @@ example policy routes (lead office by category, handling department, a responsib
 complainants (companies and people, phones, addresses), product fields for quality cases, descriptions
 assembled from realistic phrases (3 % with a phone number inside), results and satisfaction for closed
 cases; 3–4 deadline rows per case (first response, registration, whole case, and the investigation report
-for cases being investigated; breached when past due and still open), and one timeline event per case.
+for cases being investigated; breached when past due and still open), one timeline event per case, and an
+expired survey (未评价, no stars) for one closed case in 20 (`ensure_surveys`, added to older data sets too);
+then the KPI facts of every case (`ensure_facts`: the rows were written in SQL, which no ORM flush saw).
 Secondary indexes are dropped during the load and rebuilt from the migrated definitions afterwards, then
 ``VACUUM ANALYZE``; foreign-key triggers are off during the load (``session_replication_role = replica``,
 the rows are consistent by construction).
@@ -314,6 +316,60 @@ SELECT id, registered_at, CASE WHEN source = 'wechat' THEN 'customer' ELSE 'staf
 """
 
 
+# Surveys for the statistics (bench/bench_kpi.py): one closed case in 20 closed as 未评价 (its survey expired, no
+# stars), so the 未评价 figure has rows to count. A step of its own, run once on a new or an older data set (an
+# empty survey table is its marker), so an existing database needs no regeneration.
+SURVEY_INSERT = """
+INSERT INTO survey (complaint_id, round, status, sent_at, remind_at, expires_at, closed_at, later_answers,
+    consequences, updated_at)
+SELECT id, 0, 'expired', closed_at - interval '3 days', closed_at - interval '2 days', closed_at, closed_at,
+    '[]'::json, '[]'::json, closed_at
+FROM complaint WHERE status = 'closed' AND id % 20 = 0
+"""
+UNRATED_UPDATE = """
+UPDATE complaint SET satisfaction_stars = NULL, satisfaction_score = NULL WHERE status = 'closed' AND id % 20 = 0
+"""
+
+
+def ensure_surveys(url: str) -> bool:
+    """Add the expired surveys (see SURVEY_INSERT) unless the survey table already has rows; True if added."""
+    with connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM survey)").fetchone()
+        if row is not None and row[0]:
+            return False
+        started = time.perf_counter()
+        with conn.transaction():
+            conn.execute(SURVEY_INSERT)
+            conn.execute(UNRATED_UPDATE)
+        conn.execute("VACUUM (ANALYZE) survey, complaint")
+        log(f"  surveys (未评价) added in {time.perf_counter() - started:.1f} s")
+        return True
+
+
+def ensure_facts(url: str, *, force: bool = False) -> None:
+    """The KPI facts (``kpi_fact``, handlers/stats/facts.py) of rows loaded in SQL, which no ORM flush saw:
+    rebuilt when missing (or ``force``: after the surveys were added)."""
+    from handlers.stats.facts import rebuild_all
+    from storage.db import Database
+
+    with connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT (SELECT count(*) FROM kpi_fact) = (SELECT count(*) FROM complaint)").fetchone()
+    if row is not None and row[0] and not force:
+        return
+    started = time.perf_counter()
+    db = Database(url)
+    try:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+            conn.exec_driver_sql("SET LOCAL jit = off")
+            rebuild_all(conn)
+    finally:
+        db.dispose()
+    with connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) kpi_fact")
+    log(f"  KPI facts built in {time.perf_counter() - started:.1f} s")
+
+
 # -- the steps -------------------------------------------------------------------------------------
 
 def existing_dataset(url: str) -> tuple[int, str | None] | None:
@@ -464,6 +520,7 @@ def ensure_dataset(cases: int = DEFAULT_CASES, name: str = DEFAULT_DATABASE, *, 
             write_marker(url, cases, head, 0.0)
         else:
             log(f"[gen] {name}: reusing {cases} generated cases")
+        ensure_facts(url, force=ensure_surveys(url))
         return url
     started = time.perf_counter()
     log(f"[gen] {name}: generating {cases} cases (database dropped and created)")
@@ -473,6 +530,8 @@ def ensure_dataset(cases: int = DEFAULT_CASES, name: str = DEFAULT_DATABASE, *, 
     timings = load(url, cases, now)
     total = time.perf_counter() - started
     write_marker(url, cases, head, total)
+    ensure_surveys(url)
+    ensure_facts(url, force=True)
     log(f"[gen] {name}: {cases} cases in {total:.0f} s ("
         + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ")")
     return url

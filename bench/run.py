@@ -12,8 +12,9 @@ the ratios tousu/floor against the targets, and the calendar benchmark (bench/be
 Last, ``console``: the staff console's ledger and case page on 1,000,000 cases (bench/bench_console.py, on
 the ``tousu_bench_1m`` database bench/gen_cases.py makes once and reuses), and ``sweep``: the SLA sweep
 on 100,000 open cases with 1,000,000 deadline rows, 1 % due, and the outbox dispatch with two workers to the
-fake WeChat server (bench/bench_sweep.py, on ``tousu_bench_sweep``, made once and reused), when PostgreSQL
-answers.
+fake WeChat server (bench/bench_sweep.py, on ``tousu_bench_sweep``, made once and reused), and ``kpi``: the KPI
+query, the monthly report and the console's 统计 page on the 1,000,000 cases (bench/bench_kpi.py), when
+PostgreSQL answers.
 
 Errors are what the client saw (failed, non-200 or undecryptable replies, or no reply) plus the tracebacks
 the server logged meanwhile (tousu answers a failing handler with a 200 apology). Tables the models define
@@ -27,7 +28,8 @@ printed, as information: how far the durable floor is from it is what durability
 tousu ÷ durable floor is what tousu's own code costs.
 
     .venv/bin/python bench/run.py [--duration 10] [--concurrency 8] [--quick]
-                                  [--only floor,floor-sqlite,sqlite,floor-postgres,postgres,console,sweep,performance]
+                                  [--only floor,floor-sqlite,sqlite,floor-postgres,postgres,console,sweep,
+                                          performance,kpi]
                                   [--scenarios message,conversation]
 
 PostgreSQL: ``BENCH_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) names the

@@ -223,6 +223,7 @@ from bot.commands.calendar import calendar  # noqa: E402
 from bot.commands.menu import menu  # noqa: E402
 from bot.commands.org import org  # noqa: E402
 from bot.commands.records import records  # noqa: E402
+from bot.commands.report import report  # noqa: E402
 from bot.commands.user import user  # noqa: E402
 
 main.add_command(api_token)
@@ -230,6 +231,7 @@ main.add_command(calendar)
 main.add_command(menu)
 main.add_command(org)
 main.add_command(records)
+main.add_command(report)
 main.add_command(user)
 
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from handlers.intake.website import WebsiteSettings
     from handlers.org import OrgChart
     from handlers.sla.calendar_store import CalendarRules
+    from handlers.stats.settings import StatsSettings
     from handlers.survey import SurveySettings
     from handlers.text.intent import Understanding
     from handlers.webhooks import WebhookPolicy
@@ -59,7 +60,7 @@ class PolicyError(ValueError):
 
 SECTIONS = frozenset(
     {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console",
-     "wechat_templates", "survey", "website", "webhooks", "understanding"}
+     "wechat_templates", "survey", "website", "webhooks", "understanding", "stats"}
 )
 SUPPORTED_TIMEZONE = "Asia/Shanghai"
 
@@ -89,6 +90,7 @@ class CompanyPolicy:
     survey: SurveySettings  # [survey]: satisfaction survey timing and the rules its answers set off
     website: WebsiteSettings  # [website]: the public complaint page's limits and who may embed it
     understanding: Understanding  # [understanding]: praise/enquiry/product/demand words of the intake
+    stats: StatsSettings  # [stats]: the repeat-complaint window and the period reports (targets: [sla.presets])
     webhooks: WebhookPolicy | None = None  # [webhooks]: signed POSTs of each state change (None: off)
 
     @property
@@ -138,6 +140,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
     from handlers.intake.settings import intake_settings
     from handlers.intake.website import parse_website
     from handlers.org import parse_org
+    from handlers.stats.settings import parse_stats
     from handlers.survey import parse_survey
     from handlers.text.intent import parse_understanding
     from handlers.webhooks import parse_webhooks
@@ -169,6 +172,7 @@ def load_policy(raw: Mapping[str, Any]) -> CompanyPolicy:
         website=parse_website(_table(raw, "website")),
         webhooks=parse_webhooks(_table(raw, "webhooks")),
         understanding=parse_understanding(_table(raw, "understanding")),
+        stats=parse_stats(_table(raw, "stats")),
     )
 
 

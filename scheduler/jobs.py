@@ -1,5 +1,6 @@
 """Domain sweeps on a timer: SLA reminders/breaches/escalations, satisfaction surveys, purging stale intake
-drafts, copying evidence out of WeChat's temporary media, and the daily overdue notice (每日超期通报).
+drafts, copying evidence out of WeChat's temporary media, the daily overdue notice (每日超期通报) and the monthly
+report (统计月报).
 
 Each job is a few lines: open a transaction, call an operation in handlers/, commit. The operations are
 idempotent (outbox dedupe keys, status checks), so a restart or a second worker loses or repeats nothing.
@@ -21,6 +22,7 @@ from handlers import customer, webhooks
 from handlers.context import HandlerContext
 from handlers.intake import purge_stale_drafts
 from handlers.records import MESSAGE_LOG_BATCH, MessageLogPurge, purge_message_log
+from handlers.stats.report import MonthlyRun, run_monthly_report
 from handlers.survey import SWEEP_BATCH as SURVEY_BATCH
 from handlers.survey import sweep_surveys
 from handlers.workflow.deadlines import SWEEP_BATCH, sweep_deadlines
@@ -36,6 +38,9 @@ EVIDENCE_DOWNLOAD_INTERVAL = dt.timedelta(minutes=1)
 # A worker down at 09:00 still sends the day's digest when it comes back within this (the day's key keeps
 # it to one per person however many workers fire).
 DIGEST_MISFIRE_GRACE = dt.timedelta(hours=3)
+# The monthly report: built at 08:00 (Asia/Shanghai) and tried again every hour until 20:00, every day, so a
+# failed run on the 1st is redone within the hour (or the next day); a run with nothing left to do is one SELECT.
+MONTHLY_REPORT_HOURS = "8-20"
 
 
 def _now() -> dt.datetime:
@@ -101,6 +106,19 @@ def run_overdue_digest(db: Database, settings: Settings, now: dt.datetime | None
         log.info("overdue digest %s: %d people told (%d messages), %d already told, %d with nothing due",
                  report.day, report.recipients, report.messages, report.already_queued, report.nothing_to_say)
     return report
+
+
+def run_monthly_report_job(db: Database, settings: Settings, now: dt.datetime | None = None) -> MonthlyRun:
+    """Last month's report (统计月报), built once, and management's WeCom card queued once
+    (handlers/stats/report.py)."""
+    with db.transaction() as session:
+        result = run_monthly_report(session, now or _now(), policy=settings.policy)
+    if result.built or result.notified:
+        log.info("monthly report %s: built=%s, card queued for %d people", result.period, result.built,
+                 result.notified)
+    return result
+
+
 def run_survey_sweep(db: Database, settings: Settings, now: dt.datetime | None = None) -> int:
     """Send the surveys that are due, the one reminder, and close the unanswered as 未评价 (handlers/survey.py)."""
     handled = 0
@@ -139,6 +157,9 @@ def install_domain_jobs(scheduler: BaseScheduler, db: Database, settings: Settin
                  CronTrigger(hour=3, minute=37, timezone=TIMEZONE), id="evidence-orphan-sweep")
     register_job(scheduler, functools.partial(run_message_log_purge, db, settings),
                  CronTrigger(hour=3, minute=47, timezone=TIMEZONE), id="message-log-purge")
+    register_job(scheduler, functools.partial(run_monthly_report_job, db, settings),
+                 CronTrigger(hour=MONTHLY_REPORT_HOURS, minute=0, timezone=TIMEZONE), id="monthly-report",
+                 misfire_grace_time=int(DIGEST_MISFIRE_GRACE.total_seconds()))
     install_evidence_jobs(scheduler, db, settings)
 
 

@@ -25,7 +25,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Settings
-from bot.console import admin, auth, cases, dashboard, labels, ledger, performance, register, tasks, wecom_auth
+from bot.console import admin, auth, cases, dashboard, labels, ledger, performance, register, stats, tasks, wecom_auth
 from bot.console import print as print_form
 from bot.console.extensions import csrf, limiter, login_manager
 from bot.console.security import before_console_request, register_error_pages, security_headers
@@ -46,7 +46,9 @@ bp.register_blueprint(admin.bp)
 bp.register_blueprint(register.bp)
 bp.register_blueprint(tasks.bp)
 bp.register_blueprint(performance.bp)
+bp.register_blueprint(stats.bp)
 bp.context_processor(register.nav_context)
+bp.context_processor(stats.nav_context)
 
 
 def init_app(app: Flask, settings: Settings, overrides: Mapping[str, Any] | None = None) -> ConsoleSettings:

@@ -41,9 +41,11 @@ from storage.models import Severity
 
 __all__ = [
     "DEFAULT_REMINDER_FRACTIONS",
+    "DEFAULT_TARGETS",
     "ESCALATION_ROLES",
     "EVENTS",
     "PRESET_DATA",
+    "TARGET_KEYS",
     "Alert",
     "AlertKind",
     "Deadline",
@@ -285,6 +287,8 @@ class SlaPreset:
     reminder_fractions: tuple[float, ...]
     escalation: Escalation
     severity_labels: Mapping[Severity, str]
+    # The statistics' targets (考核目标) for this rule book: KPI key → percent (or score); see `TARGET_KEYS`.
+    targets: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_TARGETS)))
     _by_key: Mapping[str, Milestone] = field(init=False, repr=False, compare=False)
 
     def __hash__(self) -> int:
@@ -350,6 +354,22 @@ class WorkingDayCalendar(Protocol):
 # ---------------------------------------------------------------------------------------------
 
 DEFAULT_REMINDER_FRACTIONS: Final = (0.5, 0.8)
+TARGET_KEYS: Final[Mapping[str, str]] = MappingProxyType({
+    # KPI key (handlers/stats/kpi.py) → "min" (the figure must reach it) or "max" (must not exceed it)
+    "response_rate": "min",  # 响应及时率, %
+    "on_time_rate": "min",  # 处理时限达标率, %
+    "closure_rate": "min",  # 办结率, %
+    "satisfaction_rate": "min",  # 满意率, %
+    "average_score": "min",  # 平均满意度评分, 0–100
+    "repeat_rate": "max",  # 同类问题重复投诉率, %
+})
+"""The figures a preset may set a target for ([sla.presets.<preset>.targets]), and which way each one counts."""
+DEFAULT_TARGETS: Final[Mapping[str, float]] = MappingProxyType({
+    # seed 004: 办结率 100 %, 满意率 ≥ 90 %; the limits of every preset are rules, so 100 % of responses and of
+    # cases within them is the target; an average at the satisfied score (85); at most 5 % repeats.
+    "response_rate": 100.0, "on_time_rate": 100.0, "closure_rate": 100.0, "satisfaction_rate": 90.0,
+    "average_score": 85.0, "repeat_rate": 5.0,
+})
 ESCALATION_ROLES: Final = ("responsible", "department_head", "management", "lead_office")
 """Who an alert may reach (``escalation.reminder_to``/``breach_to``/``supervise_to``); the workflow resolves
 each name through the org chart (handlers/workflow/notify.py ``recipients``)."""
@@ -526,7 +546,7 @@ PRESET_DATA: Final[Mapping[str, Mapping[str, Any]]] = MappingProxyType(
 )
 
 _PRESET_KEYS: Final = frozenset(
-    {"label", "source", "base", "severity_labels", "reminder_fractions", "escalation", "milestones"}
+    {"label", "source", "base", "severity_labels", "reminder_fractions", "escalation", "milestones", "targets"}
 )
 _MILESTONE_KEYS: Final = frozenset(
     {
@@ -591,6 +611,8 @@ def _canonical_preset(where: str, raw: Any) -> dict[str, Any]:
     data = _check_keys(where, raw, _PRESET_KEYS)
     if "escalation" in data:
         data["escalation"] = _check_keys(f"{where}.escalation", data["escalation"], _ESCALATION_KEYS)
+    if "targets" in data:
+        data["targets"] = _check_keys(f"{where}.targets", data["targets"], frozenset(TARGET_KEYS))
     if "milestones" in data:
         milestones = _check_keys(f"{where}.milestones", data["milestones"], frozenset(data["milestones"]))
         data["milestones"] = {
@@ -705,7 +727,18 @@ def _build_preset(key: str, data: Mapping[str, Any]) -> SlaPreset:
             supervise_after=_duration(f"{where}.escalation.supervise_after", escalation["supervise_after"]),
         ),
         severity_labels=MappingProxyType(labels),
+        targets=_targets(f"{where}.targets", data.get("targets") or {}),
     )
+
+
+def _targets(where: str, raw: Mapping[str, Any]) -> Mapping[str, float]:
+    """The defaults with the preset's own targets over them; each a number from 0 to 100."""
+    targets = dict(DEFAULT_TARGETS)
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise SlaConfigError(f"{where}.{key}: expected a number from 0 to 100, got {value!r}")
+        targets[key] = float(value)
+    return MappingProxyType(targets)
 
 
 def load_presets(overrides: Mapping[str, Any] | None = None) -> dict[str, SlaPreset]:

@@ -105,8 +105,9 @@ class OrgChart:
         for person in self.staff.values():
             self._by_department.setdefault(person.department_id, []).append(person)
 
-    def active(self, staff_ids: Iterable[int | None], complaint: Complaint) -> list[Staff]:
-        wanted = {sid for sid in staff_ids if sid is not None and sid != complaint.complained_staff_id}
+    def active(self, staff_ids: Iterable[int | None], complaint: Complaint | None) -> list[Staff]:
+        recused = complaint.complained_staff_id if complaint is not None else None
+        wanted = {sid for sid in staff_ids if sid is not None and sid != recused}
         return [self.staff[sid] for sid in sorted(wanted) if sid in self.staff]
 
     def members(self, department_id: int | None, *roles: str) -> list[int]:
@@ -164,8 +165,9 @@ def department_heads(session: Session, complaint: Complaint, *, org: OrgChart | 
     return look.active(dict.fromkeys(h for office in offices for h in look.head(office)), complaint)
 
 
-def management_staff(session: Session, complaint: Complaint, *, org: OrgChart | None = None) -> list[Staff]:
-    """公司管理层: heads and members of management departments, and everyone with the management role."""
+def management_staff(session: Session, complaint: Complaint | None, *, org: OrgChart | None = None) -> list[Staff]:
+    """公司管理层: heads and members of management departments, and everyone with the management role
+    (about ``complaint``: never its complained-about person; None: a message about no one case, a report)."""
     look = _org(session, org)
     ids: list[int] = []
     for department in look.departments_of_kind(DepartmentKind.MANAGEMENT):

@@ -26,6 +26,7 @@ from storage.models.messages import (
     OutboxStatus,
 )
 from storage.models.org import Department, DepartmentKind, Staff
+from storage.models.stats import KpiFact, StatsReport
 from storage.models.survey import PerformanceKind, PerformanceRecord, Survey, SurveyStatus
 from storage.models.workflow import (
     CalendarException,
@@ -71,6 +72,7 @@ __all__ = [
     "IntakeMode",
     "IntakeSession",
     "Investigation",
+    "KpiFact",
     "OutboxChannel",
     "OutboxMessage",
     "OutboxStatus",
@@ -83,6 +85,7 @@ __all__ = [
     "Staff",
     "StaffAccount",
     "StaffTask",
+    "StatsReport",
     "Survey",
     "SurveyStatus",
     "TaskKind",

@@ -57,6 +57,10 @@ class Complaint(Base):
     # person: read from this narrow index (an index-only scan) instead of the wide rows (descriptions…).
     __table_args__ = (
         sa.Index("ix_complaint_figures", "id", "handling_department_id", "responsible_staff_id", "lead_office_id"),
+        # The repeat-complaint figure (handlers/stats/kpi.py): an earlier case from the same phone, or about
+        # the same product and problem type, within a window — each an index probe.
+        sa.Index("ix_complaint_phone_received", "phone", "received_at"),
+        sa.Index("ix_complaint_product_problem", "product_name", "problem_type", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

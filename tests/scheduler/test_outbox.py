@@ -521,7 +521,7 @@ def test_build_scheduler_registers_the_outbox_jobs(db: Database, fake_wechat: Fa
     assert str(scheduler.timezone) == str(TIMEZONE) == "Asia/Shanghai"
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"outbox-dispatch", "outbox-recover-stale", "sla-sweep", "survey-sweep", "intake-draft-purge",
-                         "evidence-orphan-sweep", "message-log-purge", "overdue-digest"}
+                         "evidence-orphan-sweep", "message-log-purge", "overdue-digest", "monthly-report"}
     # (no evidence download without an AppSecret: tests/scheduler/test_jobs.py)
     assert jobs["outbox-dispatch"].trigger.interval == dt.timedelta(seconds=5)
     assert jobs["outbox-recover-stale"].trigger.interval == dt.timedelta(minutes=10)
