@@ -5,8 +5,8 @@ which the library validates requests and writes the OpenAPI document (``/api/v1/
 UI page at ``/api/v1/swagger`` with its assets served from the installed package, no CDN). The web app is
 an `flask_openapi3.OpenAPI` (a Flask subclass), built by `make_app`.
 
-One module per resource, each an ``APIBlueprint`` named in `RESOURCES`; a new resource (the coming
-``/api/v1/stats``) is a new module with its blueprint and one line there. The rules all come from
+One module per resource, each an ``APIBlueprint`` named in `RESOURCES`; a new resource (as
+``/api/v1/stats`` was) is a new module with its blueprint and one line there. The rules all come from
 handlers/: the scope (`handlers.workflow.scope`), the ledger's filters (`handlers.ledger`), the one safe
 way to act (`handlers.workflow.available.run_action`), registration (`handlers.intake.manual`). The caller
 is a token's own member of staff (`bot.api.auth`), so the console's permission and scope code applies.
@@ -28,7 +28,7 @@ BEARER: Final[dict[str, list[str]]] = {"bearer": []}
 SECURITY_SCHEMES: Final = {"bearer": {"type": "http", "scheme": "bearer",
                                       "description": "tousu api-token create 生成的令牌"}}
 #: The modules whose ``bp`` (an APIBlueprint) make up the API, in the order the document lists them.
-RESOURCES: Final = ("bot.api.complaints", "bot.api.operations", "bot.api.faq")
+RESOURCES: Final = ("bot.api.complaints", "bot.api.operations", "bot.api.faq", "bot.api.stats")
 
 INFO: Final = Info(
     title="投诉通 tousu API",

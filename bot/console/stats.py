@@ -25,6 +25,7 @@ from bot.console.stats_workbook import report_workbook
 from bot.runtime import runtime
 from handlers.ledger import handling_departments
 from handlers.render import render_message
+from handlers.stats.access import stats_scope
 from handlers.stats.kpi import (
     KpiGroup,
     Slice,
@@ -38,7 +39,7 @@ from handlers.stats.kpi import (
 )
 from handlers.stats.periods import Period, PeriodError, month_of, parse_period
 from handlers.stats.report import stored_report, trend_period
-from handlers.workflow.scope import ConsoleRole, console_roles, scope_clause
+from handlers.workflow.scope import ConsoleRole, console_roles
 from storage.models import Complaint, Department, Severity, Source, Staff, StatsReport
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
@@ -53,16 +54,6 @@ def _staff(s: Session) -> Staff:
     return staff
 
 
-def reader_scope(s: Session, staff: Staff) -> tuple[bool, sa.ColumnElement[bool] | None]:
-    """(may see statistics, the WHERE clause limiting them: None = every case). 403 for everyone else."""
-    roles = console_roles(s, staff)
-    if ConsoleRole.ADMIN in roles or ConsoleRole.MANAGEMENT in roles:
-        return True, None
-    if ConsoleRole.OFFICE in roles and staff.department_id is not None:
-        return True, sa.and_(scope_clause(s, staff), Complaint.lead_office_id == staff.department_id)
-    return False, None
-
-
 def may_see_reports(s: Session, staff: Staff) -> bool:
     roles = console_roles(s, staff)
     return ConsoleRole.ADMIN in roles or ConsoleRole.MANAGEMENT in roles
@@ -74,7 +65,7 @@ def nav_context() -> dict[str, Any]:
         return {"may_see_stats": False}
     with runtime().db.read_sessions() as s:
         staff = s.get(Staff, current_user.staff.id)
-        return {"may_see_stats": staff is not None and reader_scope(s, staff)[0]}
+        return {"may_see_stats": staff is not None and stats_scope(s, staff)[0]}
 
 
 def _choices(s: Session) -> dict[str, Any]:
@@ -133,7 +124,7 @@ def index() -> ResponseReturnValue:
     moment = now()
     with rt.db.read_sessions() as s:
         staff = _staff(s)
-        allowed, scope = reader_scope(s, staff)
+        allowed, scope = stats_scope(s, staff)
         if not allowed:
             abort(403)
         choices = _choices(s)
@@ -215,4 +206,4 @@ def report_xlsx(kind: str, period_key: str) -> ResponseReturnValue:
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-__all__ = ["bp", "may_see_reports", "nav_context", "reader_scope"]
+__all__ = ["bp", "may_see_reports", "nav_context"]

@@ -84,7 +84,7 @@ def test_start_up_refuses_a_bad_template_section(company_config: dict[str, Any])
 def test_the_example_files_documented_templates_are_valid() -> None:
     """The commented example in tousu.example.toml, uncommented, is a valid section for every purpose."""
     text = PACKAGED_EXAMPLE.read_text(encoding="utf-8")
-    block = text[text.index("# [wechat_templates.result]"):]
+    block = text[text.index("# [wechat_templates.result]"):].split("\n\n", 1)[0]  # up to the next blank line
     uncommented = "\n".join(re.sub(r"^# ?", "", line) for line in block.splitlines())
     templates = load_policy(tomllib.loads(uncommented)).wechat_templates
     assert set(templates.by_purpose) == set(PURPOSES)
