@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import os
 import random
@@ -43,7 +42,7 @@ from bot.channels.wechat import MediaTooLarge, OfficialAccountClient
 from bot.config import Settings
 from handlers import evidence
 from handlers.evidence import Claim, FailureReason, Refused
-from storage.base import utcnow
+from storage.base import file_sha256, utcnow
 from storage.db import Database
 from storage.models import Attachment, AttachmentKind
 
@@ -176,7 +175,7 @@ def _fetch_and_store(client: OfficialAccountClient, claim: Claim, root: Path, ma
         found = evidence.check_content(claim.kind, info.content_type, head)
         if found.name == "text":
             evidence.check_text(temp.read_bytes())
-        digest = _sha256(temp)
+        digest = file_sha256(temp)
         relative = evidence.stored_path(claim.id, found.extension)
         _publish(temp, root / relative)
     meta: dict[str, Any] = {
@@ -246,12 +245,6 @@ def _remove_leftovers(folder: Path, attachment_id: int) -> None:
                 leftover.unlink()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download_job(db: Database, settings: Settings, client: OfficialAccountClient) -> DownloadStats:

@@ -19,7 +19,6 @@ checking each against the manifest; then it counts the rows again and compares t
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -34,6 +33,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from storage import migrate
+from storage.base import file_sha256
 
 FORMAT: Final = "tousu-backup/1"
 MANIFEST: Final = "manifest.json"
@@ -82,12 +82,6 @@ class Manifest:
             raise BackupError(f"{folder / MANIFEST}: missing {exc.args[0]!r}") from exc
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -167,7 +161,7 @@ def backup(engine: sa.Engine, attachment_dir: Path, to: Path, *, now: dt.datetim
         target_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target_path)
         files.append({"path": relative.as_posix(), "size": target_path.stat().st_size,
-                      "sha256": _sha256(target_path)})
+                      "sha256": file_sha256(target_path)})
     manifest = Manifest(created_at=now.astimezone(dt.UTC).isoformat(), dialect=dialect, revision=revision,
                         database_file=database_file, counts=row_counts, files=files)
     (folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
@@ -191,12 +185,12 @@ def restore(engine: sa.Engine, attachment_dir: Path, folder: Path) -> Manifest:
                           "restore only into a new, empty database")
     for entry in manifest.files:  # check the backup's files before anything is written
         source = folder / FILES_DIR / entry["path"]
-        if not source.is_file() or _sha256(source) != entry["sha256"]:
+        if not source.is_file() or file_sha256(source) != entry["sha256"]:
             raise BackupError(f"{source}: missing or damaged (SHA-256 differs from the manifest)")
     root = attachment_dir.resolve()
     for entry in manifest.files:  # an existing different file is never overwritten
         existing = root / entry["path"]
-        if existing.exists() and _sha256(existing) != entry["sha256"]:
+        if existing.exists() and file_sha256(existing) != entry["sha256"]:
             raise BackupError(f"{existing} exists and differs from the backup's copy")
     database = folder / manifest.database_file
     if not database.is_file():

@@ -11,41 +11,20 @@ do exactly what a console user of that role and department may (see handlers/api
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
-from sqlalchemy.orm import Session
 
-from bot.commands import settings_or_exit
+from bot.commands import cli_session, fail
 from handlers import api_tokens
 from handlers.accounts import AccountError
 from handlers.workflow.scope import CONSOLE_ROLE_LABELS, ConsoleRole, console_role
 from storage.base import SHANGHAI
 from storage.base import utcnow as _utcnow
-from storage.db import Database
 from storage.models import Department
 
 
 @click.group("api-token")
 def api_token() -> None:
     """REST API tokens: create, list, revoke."""
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    database = Database(settings_or_exit().database_url)
-    try:
-        with database.transaction() as session:
-            yield session
-    finally:
-        database.dispose()
-
-
-def _fail(exc: Exception) -> None:
-    click.echo(f"tousu: {exc}", err=True)
-    sys.exit(2)
 
 
 @api_token.command("create")
@@ -56,11 +35,11 @@ def _fail(exc: Exception) -> None:
 def create(name: str, role: str, department: str | None) -> None:
     """Make a token; it is printed once, only its hash is kept."""
     try:
-        with _session() as session:
+        with cli_session() as session:
             made = api_tokens.create_token(session, name=name, role=ConsoleRole(role), department=department,
                                            now=_utcnow())
     except AccountError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo(f"已创建令牌 {name}（{CONSOLE_ROLE_LABELS[ConsoleRole(role)]}）。令牌只显示这一次，请妥善保存：")
     click.echo(made.secret)
@@ -69,7 +48,7 @@ def create(name: str, role: str, department: str | None) -> None:
 @api_token.command("list")
 def list_() -> None:
     """Every token: name, role, department, created, last used, revoked."""
-    with _session() as session:
+    with cli_session() as session:
         rows = api_tokens.list_tokens(session)
         if not rows:
             click.echo("（没有令牌）")
@@ -88,9 +67,9 @@ def list_() -> None:
 def revoke(name: str) -> None:
     """Revoke a token at once: every request with it is refused from now on (401)."""
     try:
-        with _session() as session:
+        with cli_session() as session:
             api_tokens.revoke_token(session, name, now=_utcnow())
     except AccountError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo(f"已吊销令牌 {name}")

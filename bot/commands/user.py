@@ -14,20 +14,18 @@ People in the org chart (tousu.toml [[org.staff]]) keep the roles written there;
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Final
 
 import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.commands import settings_or_exit
+from bot.commands import cli_session, fail, settings_or_exit
 from handlers import accounts
 from handlers.accounts import AccountError
 from handlers.workflow.scope import CONSOLE_ROLE_LABELS, ConsoleRole, console_role
 from storage.base import utcnow as _utcnow
-from storage.db import Database
 from storage.models import Department, Staff, StaffAccount
 
 # Dev mode only (TOUSU_DEV=1, refused otherwise), like the dev WeChat token: one known password so a
@@ -41,21 +39,6 @@ def user() -> None:
     """Console accounts: create, passwd, disable, enable, unlock, list."""
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    database = Database(settings_or_exit().database_url)
-    try:
-        with database.transaction() as session:
-            yield session
-    finally:
-        database.dispose()
-
-
-def _fail(exc: Exception) -> None:
-    click.echo(f"tousu: {exc}", err=True)
-    sys.exit(2)
-
-
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
@@ -65,14 +48,14 @@ def _read_password(from_stdin: bool) -> str:
     try:
         accounts.check_password_rules(password)
     except AccountError as exc:
-        _fail(exc)
+        fail(exc)
     return password
 
 
 def _account(session: Session, login: str) -> StaffAccount:
     account = accounts.account_by_login(session, login)
     if account is None:
-        _fail(AccountError("unknown_login", f"没有登录名为“{login}”的账号"))
+        fail(AccountError("unknown_login", f"没有登录名为“{login}”的账号"))
         raise AssertionError  # unreachable: _fail exits
     return account
 
@@ -90,14 +73,14 @@ def create(name: str, role: str | None, department: str | None, userid: str | No
     """Give a person a console account (and make them, when not in the org chart)."""
     password = _read_password(password_stdin)
     try:
-        with _session() as session:
+        with cli_session() as session:
             account = accounts.create_account(
                 session, name=name, password=password, now=_utcnow(), role=ConsoleRole(role) if role else None,
                 department=department, userid=userid, login=login)
             label = _role_label(session, account.staff)
             click.echo(f"已创建账号 {account.login}：{account.staff.name}（{label}）")
     except AccountError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _role_label(session: Session, staff: Staff) -> str:
@@ -107,11 +90,11 @@ def _role_label(session: Session, staff: Staff) -> str:
 
 def _change(login: str, change: Callable[[Session, StaffAccount], None], done: str) -> None:
     try:
-        with _session() as session:
+        with cli_session() as session:
             account = _account(session, login)
             change(session, account)
     except AccountError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(done.format(login=login))
 
 
@@ -146,7 +129,7 @@ def unlock(login: str) -> None:
 
 @user.command("list")
 def list_accounts() -> None:
-    with _session() as session:
+    with cli_session() as session:
         rows = session.execute(sa.select(StaffAccount, Staff).join(Staff, Staff.id == StaffAccount.staff_id)
                                .order_by(StaffAccount.login)).all()
         for account, staff in rows:
@@ -161,9 +144,9 @@ def dev_accounts() -> None:
     """(Dev mode, run by `make run`) an admin and every org-chart person get the dev password, once."""
     settings = settings_or_exit()
     if not settings.dev:
-        _fail(AccountError("not_dev", "dev-accounts 只用于开发模式（TOUSU_DEV=1）"))
+        fail(AccountError("not_dev", "dev-accounts 只用于开发模式（TOUSU_DEV=1）"))
     made: list[str] = []
-    with _session() as session:
+    with cli_session() as session:
         now = _utcnow()
         if accounts.account_by_login(session, DEV_ADMIN_LOGIN) is None:
             accounts.create_account(session, name="系统管理员", password=DEV_PASSWORD, now=now,
