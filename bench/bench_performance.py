@@ -5,8 +5,9 @@ whole company and for one handling department's head.
 
 (``BENCH_PERFORMANCE_DATABASE`` names another database, for ``bench/run.py --only performance``.)
 
-The cases are `bench/gen_cases.py`'s (made once, reused). It makes no survey rows, so this script adds them
-once (when the ``survey`` table is empty): one answered survey per closed case that has a satisfaction score
+The cases are `bench/gen_cases.py`'s (made once, reused). Its only surveys are the expired ones (未评价) of one
+closed case in 20, so this script adds, once (when no answered survey exists), one answered survey per closed
+case that has a satisfaction score
 (stars and score as generated, answered when the case closed), and a praise record (表扬) for each 5★
 answer, for the case's handling department and responsible person — what `handlers/survey.py` would have
 written. Each measurement is the wall time of one `performance(...)` call in this process (every query and
@@ -51,6 +52,7 @@ INSERT INTO survey (complaint_id, round, status, sent_at, remind_at, expires_at,
 SELECT id, 0, 'answered', closed_at - interval '1 day', closed_at + interval '1 day', closed_at + interval '6 days',
     closed_at, satisfaction_stars, satisfaction_score, 'wechat', '[]'::json, '[]'::json, closed_at
 FROM complaint WHERE status = 'closed' AND satisfaction_score IS NOT NULL AND closed_at IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM survey s WHERE s.complaint_id = complaint.id AND s.round = 0)
 """
 PRAISE = """
 INSERT INTO performance_record (kind, complaint_id, survey_id, staff_id, department_id, stars, at, note)
@@ -64,7 +66,8 @@ def ensure_surveys(url: str) -> None:
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
-            if conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM survey)")):
+            # Its own marker: gen_cases adds expired surveys (未评价) of other cases for the statistics bench.
+            if conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM survey WHERE status = 'answered')")):
                 return
             started = time.perf_counter()
             surveys = conn.execute(sa.text(SURVEYS)).rowcount
