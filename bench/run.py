@@ -72,7 +72,8 @@ TARGETS = ("floor", "floor-sqlite", "sqlite", "floor-postgres", "postgres")
 CONSOLE = "console"  # bench/bench_console.py: the ledger and case page on 1,000,000 cases (PostgreSQL)
 SWEEP = "sweep"  # bench/bench_sweep.py: the SLA sweep on 100,000 open cases and the outbox dispatch (PostgreSQL)
 PERFORMANCE = "performance"  # bench/bench_performance.py: 绩效 for a month, quarter, year on 1,000,000 cases
-EXTRAS = (CONSOLE, SWEEP, PERFORMANCE)
+KPI = "kpi"  # bench/bench_kpi.py: the KPI query, the monthly report and the 统计 page on 1,000,000 cases
+EXTRAS = (CONSOLE, SWEEP, PERFORMANCE, KPI)
 CHOICES = (*TARGETS, *EXTRAS)
 #: The durable floor of each database: bench.floor_app with bench/floor_store.py's transaction.
 DURABLE = {"sqlite": "floor-sqlite", "postgres": "floor-postgres"}
@@ -495,6 +496,8 @@ EXTRA_SCRIPTS = {
             "the first run generates 100,000 cases and 1,000,000 deadline rows, about 15 s"),
     PERFORMANCE: ("bench_performance.py", "performance: 绩效 for a month, a quarter and a year on 1,000,000 cases",
                   "reuses console's 1,000,000 cases; the first run adds their surveys, about 20 s"),
+    KPI: ("bench_kpi.py", "kpi: the KPI query, the monthly report and the 统计 page on 1,000,000 cases",
+          "reuses console's 1,000,000 cases (their KPI facts are built with them)"),
 }
 
 
