@@ -75,10 +75,10 @@ MAX_EXTENSION_DAYS: Final = 60
 #: How many cases and tasks ``待办`` lists (the dashboard's page size); the total is always given. With each task's
 #: text cut to 60 characters (templates/messages/staff/todo.txt.j2) the longest answer is a few WeCom texts, far
 #: from WeCom's 30 messages per member per minute (WECHAT.md).
-TODO_LIMIT: Final = 50
+AGENDA_LIMIT: Final = 50
 
-TODO, SHOW, ACCEPT, PROGRESS, FEED_BACK, EXTEND, HELP = "待办", "查", "接单", "进度", "反馈", "延期", "帮助"
-_WORDS = (TODO, SHOW, ACCEPT, PROGRESS, FEED_BACK, EXTEND, HELP)
+AGENDA, SHOW, ACCEPT, PROGRESS, FEED_BACK, EXTEND, HELP = "待办", "查", "接单", "进度", "反馈", "延期", "帮助"
+_WORDS = (AGENDA, SHOW, ACCEPT, PROGRESS, FEED_BACK, EXTEND, HELP)
 # The command word, then a space, a digit (查26110001) or the end: 查询 is no command.
 _COMMAND = re.compile(rf"^(?P<word>{'|'.join(_WORDS)})(?=\s|[0-9０-９]|$)\s*(?P<rest>.*)$", re.S)
 _NUMBER = re.compile(r"^[0-9]{8,10}$")  # YYMM + serial (storage/numbering.py), as customers type it too
@@ -126,7 +126,7 @@ def answer(session: Session, message: IncomingMessage, ctx: HandlerContext) -> R
     command = parse(message.text if message.kind == "text" else None)
     if command is None or command.word == HELP:
         return _reply("help", "staff_help", ctx)
-    if command.word == TODO:
+    if command.word == AGENDA:
         return _todo(session, staff, ctx)
     if command.number is None or not _NUMBER.match(command.number):
         return _usage(command.word, ctx, bad_number=command.number)
@@ -156,9 +156,9 @@ def _todo(session: Session, staff: Staff, ctx: HandlerContext) -> Reply:
     query = visible_complaints(session, staff).where(my_tasks_clause(session, staff))
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     cases = list(session.scalars(query.order_by(Complaint.due_at.asc().nulls_last(), Complaint.id)
-                                 .limit(TODO_LIMIT)))
+                                 .limit(AGENDA_LIMIT)))
     rows = reader_rows(session, staff, cases, now=ctx.now, settings=ctx.policy.workflow)
-    tasks = visible_open_tasks(session, staff, ctx.policy.workflow, limit=TODO_LIMIT)
+    tasks = visible_open_tasks(session, staff, ctx.policy.workflow, limit=AGENDA_LIMIT)
     return _reply("todo", "staff_todo", ctx, person=staff.name, total=total, rows=rows, tasks=tasks,
                   status_labels=STATUS_LABELS, local_time=local_time)
 
