@@ -26,13 +26,14 @@ from sqlalchemy.orm import Session
 from handlers import faq, intake, staff_commands, status, survey
 from handlers.context import HandlerContext
 from handlers.intake import commands as cmd
+from handlers.intake.state import ConversationRow
 from handlers.messages import IncomingMessage, Reply
 from handlers.render import render_message
 from handlers.text.intent import intent_of
 from handlers.workflow import consent
 from storage.models import IntakeMode
 
-PendingQuestionFlow = Callable[[Session, IncomingMessage, HandlerContext], Reply | None]
+PendingQuestionFlow = Callable[[Session, ConversationRow, IncomingMessage, HandlerContext], Reply | None]
 
 #: Flows that asked the follower a question and wait for the answer (the lead adds the survey answer
 #: and the extension consent here). Each returns its Reply when the message answers its question, or
@@ -58,7 +59,7 @@ def route(session: Session, message: IncomingMessage, ctx: HandlerContext) -> Re
         return Reply([render_message("unknown_type", ctx=ctx)], handler="unknown")
     row = intake.lock_state(session, message.sender, ctx.now)
     for flow in PENDING_QUESTION_FLOWS:
-        reply = flow(session, message, ctx)
+        reply = flow(session, row, message, ctx)
         if reply is not None:
             return reply
     text = intake.message_text(message)

@@ -33,7 +33,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -52,7 +52,6 @@ from storage.models import (
     ComplaintStatus,
     FollowUp,
     IntakeMode,
-    IntakeSession,
     PerformanceKind,
     PerformanceRecord,
     Source,
@@ -62,6 +61,9 @@ from storage.models import (
     TaskKind,
     TimelineEvent,
 )
+
+if TYPE_CHECKING:
+    from handlers.intake.state import ConversationRow
 
 HANDLER_NAME = "survey_answer"
 SUPPLEMENTARY = "supplementary"
@@ -621,8 +623,9 @@ def _pick(rows: list[tuple[Survey, Complaint]], text: str) -> tuple[Survey, Comp
     return rows[0]
 
 
-def try_answer(session: Session, message: IncomingMessage, ctx: HandlerContext) -> Reply | None:
-    """Answer a pending survey from this message, or None to let the other flows have it."""
+def try_answer(session: Session, row: ConversationRow, message: IncomingMessage, ctx: HandlerContext) -> Reply | None:
+    """Answer a pending survey from this message, or None to let the other flows have it (``row``: the
+    follower's conversation, locked by the router: in some of its modes a bare number answers the form)."""
     if message.kind not in ("text", "voice") or not message.text:
         return None
     # Words first: most messages are no rating, and this runs on every message a follower sends.
@@ -630,10 +633,8 @@ def try_answer(session: Session, message: IncomingMessage, ctx: HandlerContext) 
     rating = parse_rating(text)
     if rating is None:
         return None
-    if rating.bare_number:
-        mode = session.scalar(sa.select(IntakeSession.mode).where(IntakeSession.openid == message.sender))
-        if mode in _NUMBER_MODES:
-            return None
+    if rating.bare_number and row.mode in _NUMBER_MODES:
+        return None
     pending = open_surveys_for(session, message.sender)
     if pending:
         survey, complaint = _pick(pending, message.text)

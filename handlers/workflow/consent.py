@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,6 +22,9 @@ from handlers.workflow import notify
 from handlers.workflow.operations import answer_extension
 from handlers.workflow.transitions import TERMINAL
 from storage.models import Complaint, Extension, ExtensionStatus
+
+if TYPE_CHECKING:
+    from handlers.intake.state import ConversationRow
 
 HANDLER_NAME = "extension_consent"
 
@@ -74,8 +78,11 @@ def parse_consent(text: str) -> bool | None:
     return None
 
 
-def try_answer(session: Session, message: IncomingMessage, ctx: HandlerContext) -> Reply | None:
+def try_answer(session: Session, row: ConversationRow, message: IncomingMessage, ctx: HandlerContext) -> Reply | None:
     """Answer a pending extension question from this message, or return None to let other flows try.
+
+    ``row`` is the follower's conversation, locked by the router (a yes/no never answers the intake form, so
+    this flow does not read it).
 
     With several questions pending (several complaints), a complaint number in the message picks
     one; otherwise the oldest question is answered and the reply mentions the next one.

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from handlers.context import HandlerContext
+from handlers.intake.state import lock_state
 from handlers.messages import IncomingMessage
 from handlers.workflow import operations as ops
 from handlers.workflow.consent import parse_consent, pending_extension_for, try_answer
@@ -28,6 +29,11 @@ OPENID = "oCUSTOMER0000000000000001"
 @pytest.fixture
 def world(session, company_config) -> World:
     return make_world(session, company_config, now=local(2026, 3, 2, 10))
+
+
+def _answer(session, message, ctx):
+    """The flow as the router calls it: with the follower's conversation row locked first."""
+    return try_answer(session, lock_state(session, message.sender, ctx.now), message, ctx)
 
 
 def text(body: str, *, sender: str = OPENID, at: dt.datetime | None = None) -> IncomingMessage:
@@ -57,7 +63,7 @@ def test_parse_consent(answer: str, expected: bool | None) -> None:
 def test_consent_in_chat_moves_the_deadline(world: World, session) -> None:
     c, extension = _asked(world)
     assert pending_extension_for(session, OPENID, local(2026, 3, 2, 11)) is extension
-    reply = try_answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11), policy=world.policy))
+    reply = _answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11), policy=world.policy))
     assert reply is not None and reply.handler == "extension_consent"
     assert "办结时间已调整为 3月31日（周二）23:59" in reply.texts[0]
     assert extension.status is ExtensionStatus.CONSENTED and extension.answer_text == "同意"
@@ -71,7 +77,7 @@ def test_consent_in_chat_moves_the_deadline(world: World, session) -> None:
 
 def test_refusal_keeps_the_deadline_and_the_reason(world: World, session) -> None:
     c, extension = _asked(world)
-    reply = try_answer(session, text("不同意，时间太长了"), HandlerContext(now=local(2026, 3, 2, 11)))
+    reply = _answer(session, text("不同意，时间太长了"), HandlerContext(now=local(2026, 3, 2, 11)))
     assert reply is not None and "仍按原时间（3月12日（周四）23:59）办结" in reply.texts[0]
     assert extension.status is ExtensionStatus.REFUSED and extension.answer_text == "不同意，时间太长了"
     assert c.due_at == eod(2026, 3, 12)
@@ -81,21 +87,21 @@ def test_refusal_keeps_the_deadline_and_the_reason(world: World, session) -> Non
 
 def test_other_messages_pass_through_and_the_question_stays(world: World, session) -> None:
     _, extension = _asked(world)
-    assert try_answer(session, text("查询"), HandlerContext(now=local(2026, 3, 2, 11))) is None
+    assert _answer(session, text("查询"), HandlerContext(now=local(2026, 3, 2, 11))) is None
     image = IncomingMessage(kind="image", sender=OPENID, created_at=local(2026, 3, 2, 11), msg_id=2, media_id="m")
-    assert try_answer(session, image, HandlerContext(now=local(2026, 3, 2, 11))) is None
+    assert _answer(session, image, HandlerContext(now=local(2026, 3, 2, 11))) is None
     assert extension.status is ExtensionStatus.PENDING
 
 
 def test_nothing_pending_means_no_answer(world: World, session) -> None:
     make_complaint(world)
-    assert try_answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11))) is None
-    assert try_answer(session, text("同意", sender="oSOMEONEELSE"), HandlerContext(now=local(2026, 3, 2, 11))) is None
+    assert _answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11))) is None
+    assert _answer(session, text("同意", sender="oSOMEONEELSE"), HandlerContext(now=local(2026, 3, 2, 11))) is None
 
 
 def test_someone_else_cannot_answer(world: World, session) -> None:
     _, extension = _asked(world)
-    assert try_answer(session, text("同意", sender="oOTHER00000000000000001"),
+    assert _answer(session, text("同意", sender="oOTHER00000000000000001"),
                       HandlerContext(now=local(2026, 3, 2, 11))) is None
     assert extension.status is ExtensionStatus.PENDING
 
@@ -103,7 +109,7 @@ def test_someone_else_cannot_answer(world: World, session) -> None:
 def test_after_the_old_deadline_the_question_is_gone(world: World, session) -> None:
     c, extension = _asked(world)
     late = HandlerContext(now=local(2026, 3, 13, 9))
-    assert try_answer(session, text("同意", at=late.now), late) is None
+    assert _answer(session, text("同意", at=late.now), late) is None
     assert c.due_at == eod(2026, 3, 12) and extension.status is ExtensionStatus.PENDING
 
 
@@ -111,11 +117,11 @@ def test_two_pending_questions_a_number_picks_one(world: World, session) -> None
     first, ext1 = _asked(world, number="26020101")
     second, ext2 = _asked(world, number="26020102", new_due=dt.date(2026, 4, 10))
     ctx = HandlerContext(now=local(2026, 3, 2, 11))
-    reply = try_answer(session, text("26020102 同意"), ctx)
+    reply = _answer(session, text("26020102 同意"), ctx)
     assert ext2.status is ExtensionStatus.CONSENTED and ext1.status is ExtensionStatus.PENDING
     assert second.due_at == eod(2026, 4, 10) and first.due_at == eod(2026, 3, 12)
     assert reply is not None and "26020101 也在等您答复" in reply.texts[0]
-    reply = try_answer(session, text("不同意"), ctx)
+    reply = _answer(session, text("不同意"), ctx)
     assert ext1.status is ExtensionStatus.REFUSED and reply is not None and "也在等您答复" not in reply.texts[0]
 
 
@@ -125,4 +131,4 @@ def test_phone_asked_extensions_are_not_answered_in_chat(world: World, session) 
     assigned(world, c)
     ops.request_extension(session, world["zhao.lei"], c, ctx=world.ctx(), reason="检测", new_due=dt.date(2026, 3, 31),
                           via="phone")
-    assert try_answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11))) is None
+    assert _answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11))) is None
