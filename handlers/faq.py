@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -152,43 +153,61 @@ class _Keyed:
 
 
 # The FAQ is read on nearly every free-text message and changes rarely, so each process keeps the active
-# entries, keyed by database URL, with the table's *stamp*: its row count and latest ``updated_at``. Every
-# message reads the stamp (one aggregate over a table of a few dozen rows, ~4x cheaper than reloading the
-# entries, see `_active`) and reloads when it differs, so an edit made through any process (another
-# gunicorn worker, the CLI) is in force for the next message everywhere. Edits go through the functions
+# entries, keyed by database URL, with the table's *stamp*: its row count and latest ``updated_at``. A process
+# trusts its copy for `RECHECK_SECONDS`, then reads the stamp again (one aggregate over a few dozen rows) and
+# reloads the entries when it differs. An edit made in this process (the console) drops the copy at once; an
+# edit made through another process (another gunicorn worker, the CLI) is in force everywhere within
+# `RECHECK_SECONDS`. Reading the stamp on every message instead was a database round trip inside the
+# message's transaction, which on SQLite holds the one writer (make bench). Edits go through the functions
 # below, which move ``updated_at`` strictly past the current stamp (`_next_stamp`), so two workers' clocks
 # disagreeing cannot leave an edit unseen; entries are disabled, never deleted, so the count only grows.
+RECHECK_SECONDS = 1.0
 _STAMP = sa.select(sa.func.count(FaqEntry.id), sa.func.max(FaqEntry.updated_at))
-_cache: dict[str, tuple[tuple[int, Any], tuple[_Keyed, ...]]] = {}
+
+
+@dataclass(frozen=True)
+class _Copy:
+    stamp: tuple[int, Any]
+    checked: float  # time.monotonic() when the stamp was last read
+    entries: tuple[_Keyed, ...]
+
+
+_cache: dict[str, _Copy] = {}
 _cache_lock = threading.Lock()
 
 
 def invalidate_cache() -> None:
-    """Forget the cached entries of every database (tests that recreate a database call it)."""
+    """Forget the cached entries of every database (an edit in this process; tests that recreate a database)."""
     with _cache_lock:
         _cache.clear()
 
 
-def _active(session: Session, seeds: Sequence[FaqSeed]) -> tuple[_Keyed, ...]:
+def _active(session: Session, seeds: Sequence[FaqSeed], *, clock: Callable[[], float] = time.monotonic,
+            ) -> tuple[_Keyed, ...]:
     key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    now = clock()
+    cached = _cache.get(key)
+    if cached is not None and now - cached.checked < RECHECK_SECONDS:
+        return cached.entries
     count, latest = session.execute(_STAMP).one()
     stamp = (int(count or 0), latest)
-    cached = _cache.get(key)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    if not count:
-        ensure_seeded(session, seeds)
-        count, latest = session.execute(_STAMP).one()
-        stamp = (int(count or 0), latest)
-    rows = session.execute(
-        sa.select(FaqEntry.id, FaqEntry.keywords, FaqEntry.position)
-        .where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
-    ).all()
-    entries = tuple(
-        _Keyed(row.id, tuple(str(k).lower() for k in row.keywords or [] if str(k)), row.position) for row in rows
-    )
+    if cached is not None and cached.stamp == stamp:
+        entries = cached.entries
+    else:
+        if not count:
+            ensure_seeded(session, seeds)
+            count, latest = session.execute(_STAMP).one()
+            stamp = (int(count or 0), latest)
+        rows = session.execute(
+            sa.select(FaqEntry.id, FaqEntry.keywords, FaqEntry.position)
+            .where(FaqEntry.active.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
+        ).all()
+        entries = tuple(
+            _Keyed(row.id, tuple(str(k).lower() for k in row.keywords or [] if str(k)), row.position)
+            for row in rows
+        )
     with _cache_lock:
-        _cache[key] = (stamp, entries)
+        _cache[key] = _Copy(stamp, now, entries)
     return entries
 
 
@@ -421,6 +440,7 @@ def create_entry(session: Session, data: FaqInput, *, now: dt.datetime) -> FaqEn
                      position=position, created_at=now, updated_at=stamp)
     session.add(entry)
     session.flush()
+    invalidate_cache()
     return entry
 
 
@@ -436,6 +456,7 @@ def update_entry(session: Session, entry: FaqEntry, data: FaqInput, *, now: dt.d
             setattr(entry, name, value)
         entry.updated_at = _next_stamp(session, now)
         session.flush()
+        invalidate_cache()
     return changes
 
 
@@ -446,4 +467,5 @@ def set_active(session: Session, entry: FaqEntry, active: bool, *, now: dt.datet
     entry.active = active
     entry.updated_at = _next_stamp(session, now)
     session.flush()
+    invalidate_cache()
     return True

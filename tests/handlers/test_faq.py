@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from handlers import faq
 from handlers.config import load_policy
 from handlers.context import HandlerContext
-from handlers.faq import DEFAULT_ENTRIES, FaqSeed, ensure_seeded, match, seed_faq
+from handlers.faq import DEFAULT_ENTRIES, RECHECK_SECONDS, FaqSeed, ensure_seeded, match, seed_faq
 from storage.db import Database
 from storage.models import FaqEntry
 from tests.handlers.test_intake_chat import NOW, Chat
@@ -63,6 +65,43 @@ def test_disabled_entries_do_not_answer(db: Database, company_config: dict[str, 
         ensure_seeded(s, load_policy(company_config).faq)
         s.execute(sa.update(FaqEntry).where(FaqEntry.question == "你们的工作时间？").values(active=False))
     assert _match(db, company_config, "你们几点上班") is None
+
+
+def test_an_edit_made_by_another_process_is_in_force_within_the_recheck_interval(
+        db: Database, company_config: dict[str, Any]) -> None:
+    """Another process (a second gunicorn worker, the CLI) edits the table behind this process's copy: the
+    copy answers until `RECHECK_SECONDS` have passed, then the stamp is read again and the edit is in force.
+    Within the interval the copy costs no query at all."""
+    ctx = HandlerContext(now=NOW, policy=load_policy(company_config))
+    clock = [1000.0]
+
+    def entries(s: sa.orm.Session) -> set[str]:
+        found = faq._active(s, ctx.policy.faq, clock=lambda: clock[0])
+        return {k for entry in found for k in entry.keywords}
+
+    with db.transaction() as s:
+        assert "几点上班" in entries(s)  # seeded and copied
+    with db.transaction() as s:  # the other process, through no function of this one
+        latest = s.scalar(sa.select(sa.func.max(FaqEntry.updated_at)))
+        s.execute(sa.update(FaqEntry).where(FaqEntry.question == "你们的工作时间？")
+                  .values(keywords=["营业时间"], updated_at=latest + dt.timedelta(seconds=1)))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        clock[0] += RECHECK_SECONDS / 2
+        with db.transaction() as s:
+            assert "几点上班" in entries(s), "within the interval the copy answers"
+        assert not [q for q in statements if "faq_entry" in q], "and costs no query"
+        clock[0] += RECHECK_SECONDS
+        with db.transaction() as s:
+            keywords = entries(s)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert "营业时间" in keywords and "几点上班" not in keywords
 
 
 def test_staff_entries_win_over_seeding(db: Database, company_config: dict[str, Any]) -> None:

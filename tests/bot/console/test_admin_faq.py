@@ -121,9 +121,10 @@ def _ask(wechat: WeChatSide, app: Any, text: str, openid: str = "oFaqAsker000000
 
 
 def test_an_edit_through_one_instance_is_answered_by_another_at_once(db, world, app_config, wechat) -> None:
-    """Two app instances on one database, like two gunicorn workers: instance B has answered (and cached) the
-    FAQ before instance A's console edits it; B's very next answer uses the edit: new answer, new keyword,
-    a disabled entry no longer answering."""
+    """Two app instances on one database in one process: instance B has answered (and cached) the FAQ before
+    instance A's console edits it; B's very next answer uses the edit (an edit drops this process's copy):
+    new answer, new keyword, a disabled entry no longer answering. Another process sees an edit within
+    `faq.RECHECK_SECONDS` (tests/handlers/test_faq.py)."""
     make_people(db, world)
     worker_a = create_app(app_config, database=db)
     worker_b = create_app(app_config, database=db)
