@@ -52,7 +52,8 @@ def claim_inbound(
         "msg_type": msg_type, "msg_id": msg_id, "received_at": received_at,
         "status": InboundStatus.PROCESSING.value,
     }
-    return session.execute(_claim_statement(session.get_bind().dialect.name), params).scalar()
+    connection = session.connection()  # Core straight on the connection: no ORM execution layer
+    return connection.execute(_claim_statement(connection.dialect.name), params).scalar()
 
 
 _record_statement = (
@@ -62,7 +63,7 @@ _record_statement = (
 
 
 def record_reply(session: Session, inbound_id: int, reply: str | None, handler: str) -> None:
-    session.execute(_record_statement, {"inbound_id": inbound_id, "reply": reply, "handler": handler})
+    session.connection().execute(_record_statement, {"inbound_id": inbound_id, "reply": reply, "handler": handler})
 
 
 def find_inbound(session: Session, channel: InboundChannel, dedupe_key: str) -> InboundMessage | None:
