@@ -186,8 +186,11 @@ def _render_case(number: str, *, failure: Failure | None = None) -> ResponseRetu
         investigations = _rows(s, Investigation, complaint)
         plans = _rows(s, Plan, complaint)
         deadlines = _rows(s, Deadline, complaint)
+        preset = policy.workflow.presets.get(complaint.sla_preset or "")
         page = {
             "complaint": complaint,
+            # the preset's name (有色金属客户质量投诉); a code the policy no longer has is shown as stored
+            "sla_preset": preset.label if preset is not None else complaint.sla_preset,
             "masker": masker,
             "access": access,
             "deadlines": deadline_rows(s, complaint, deadlines, now(), policy),
