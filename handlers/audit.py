@@ -1,9 +1,13 @@
 """The security audit trail (安全审计): one function writes every row, so every row has the same shape.
 
-What is recorded: sign-ins (``login.succeeded``), failed sign-ins (``login.failed``), refused sign-ins
-of a locked or disabled account (``login.locked``, ``login.disabled``), sign-outs and idle expiries
-(``logout``, ``session.expired``), account changes (``account.*``), a case page that showed personal
-data (``case.viewed``), and later every export (``export.*``). Rows are only ever added.
+What is recorded: sign-ins (``login.succeeded``, ``login.wecom``), failed sign-ins (``login.failed``), refused
+sign-ins of a locked or disabled account (``login.locked``, ``login.disabled``), sign-outs and idle expiries
+(``logout``, ``session.expired``), account changes (``account.*``), a case page that showed personal data
+(``case.viewed``), and every export: the ledger spreadsheet (``export.ledger``, bot/console/ledger.py), the
+printed 闭环管理单 of one case (``export.print``) and the performance workbook (``export.performance``,
+handlers/performance.py). The modules that own the other actions name them: evidence files served
+(``attachment.viewed``, bot/console/cases.py), FAQ, calendar and outbox changes (handlers/admin.py), records
+destruction (handlers/records.py), API tokens (handlers/api_tokens.py). Rows are only ever added.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from storage.base import SHANGHAI
+
 if TYPE_CHECKING:
     from handlers.accounts import ConsolePolicy
     from handlers.classify import Routing, SeverityRules
@@ -62,7 +64,6 @@ SECTIONS = frozenset(
     {"company", "intake", "form", "routing", "severity", "faq", "org", "sla", "workflow", "calendar", "console",
      "wechat_templates", "survey", "website", "webhooks", "understanding", "stats"}
 )
-SUPPORTED_TIMEZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,8 @@ def parse_company(raw: Mapping[str, Any]) -> CompanyInfo:
     for key in ("name", "service_phone", "timezone"):
         if key in raw and not isinstance(raw[key], str):
             raise PolicyError(f"company.{key}: expected text, got {raw[key]!r}")
-    if raw.get("timezone", SUPPORTED_TIMEZONE) != SUPPORTED_TIMEZONE:
-        raise PolicyError(f"company.timezone: only {SUPPORTED_TIMEZONE!r} is supported, got {raw['timezone']!r}")
+    if raw.get("timezone", SHANGHAI.key) != SHANGHAI.key:
+        raise PolicyError(f"company.timezone: only {SHANGHAI.key!r} is supported, got {raw['timezone']!r}")
     return CompanyInfo(name=str(raw.get("name") or "本公司"), service_phone=raw.get("service_phone") or None)
 
 

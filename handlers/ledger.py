@@ -414,11 +414,6 @@ def _postgres_custom_plans(session: Session) -> None:
         session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
-def capped_count(session: Session, select: sa.Select[Any], cap: int = COUNT_CAP) -> int:
-    """How many rows ``select`` gives, counting no further than ``cap + 1`` (more reads "more than cap")."""
-    return len(_matching_ids(session, select, cap))
-
-
 def _matching_ids(session: Session, select: sa.Select[Any], cap: int) -> list[int]:
     """The ids of at most ``cap + 1`` matching cases, in no particular order (so no index walk is forced)."""
     return list(session.scalars(select.order_by(None).with_only_columns(Complaint.id).limit(cap + 1)))
@@ -630,7 +625,6 @@ __all__ = [
     "LedgerQuery",
     "LedgerQueryError",
     "LedgerRow",
-    "capped_count",
     "default_office",
     "effective_office",
     "export_rows",

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from bot.console.forms import ACTIONS, ActionForm, Choices, form_action, make_form
 from bot.console.security import now, origin
 from bot.runtime import runtime
-from handlers import audit
+from handlers import audit, evidence
 from handlers.privacy import mask_openid
 from handlers.workflow.available import available_actions, run_action
 from handlers.workflow.errors import CaseChanged, PermissionDenied, WorkflowError
@@ -186,8 +186,11 @@ def _render_case(number: str, *, failure: Failure | None = None) -> ResponseRetu
         investigations = _rows(s, Investigation, complaint)
         plans = _rows(s, Plan, complaint)
         deadlines = _rows(s, Deadline, complaint)
+        preset = policy.workflow.presets.get(complaint.sla_preset or "")
         page = {
             "complaint": complaint,
+            # the preset's name (有色金属客户质量投诉); a code the policy no longer has is shown as stored
+            "sla_preset": preset.label if preset is not None else complaint.sla_preset,
             "masker": masker,
             "access": access,
             "deadlines": deadline_rows(s, complaint, deadlines, now(), policy),
@@ -195,7 +198,8 @@ def _render_case(number: str, *, failure: Failure | None = None) -> ResponseRetu
             "plans": plans,
             "extensions": _rows(s, Extension, complaint),
             "follow_ups": _rows(s, FollowUp, complaint),
-            "attachments": [(a, stored_file(a) is not None) for a in _rows(s, Attachment, complaint)],
+            "attachments": [(a, stored_file(a) is not None, evidence.failure_reason(a))
+                            for a in _rows(s, Attachment, complaint)],
             "timeline": timeline_rows(_rows(s, TimelineEvent, complaint), masker),
             "departments": _names(s, Department, {
                 complaint.lead_office_id, complaint.handling_department_id,

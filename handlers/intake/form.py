@@ -46,6 +46,7 @@ from typing import Any
 from handlers.config import PolicyError
 from handlers.text import (
     CATEGORY_OPTIONS,
+    DEFAULT_QUALITY_CATEGORIES,
     DEMAND_OPTIONS,
     PROBLEM_TYPE_OPTIONS,
     ChoiceOption,
@@ -373,7 +374,7 @@ def _insertion_point(where: str, entry: Mapping[str, Any], keys: list[str]) -> i
 
 
 def build_form(
-    form_config: Mapping[str, Any] | None = None, *, quality_categories: Iterable[str] = ("product_quality",)
+    form_config: Mapping[str, Any] | None = None, *, quality_categories: Iterable[str] = DEFAULT_QUALITY_CATEGORIES
 ) -> Form:
     """Build and check the form from the ``[form]`` table (defaults when absent).
 

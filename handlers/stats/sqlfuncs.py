@@ -15,6 +15,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
 
+from storage.base import SHANGHAI
+
 
 class local_date(FunctionElement[Any]):
     """The Asia/Shanghai calendar day of a UTC moment (a ``date`` on PostgreSQL, ``'YYYY-MM-DD'`` on SQLite)."""
@@ -40,7 +42,7 @@ class days_before(FunctionElement[Any]):
 @compiles(local_date, "postgresql")
 def _local_date_pg(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = element.clauses
-    return f"CAST(({compiler.process(column, **kw)} AT TIME ZONE 'Asia/Shanghai') AS DATE)"
+    return f"CAST(({compiler.process(column, **kw)} AT TIME ZONE '{SHANGHAI.key}') AS DATE)"
 
 
 @compiles(local_date)
@@ -52,7 +54,7 @@ def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) ->
 @compiles(local_month, "postgresql")
 def _local_month_pg(element: local_month, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = element.clauses
-    return f"to_char({compiler.process(column, **kw)} AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"
+    return f"to_char({compiler.process(column, **kw)} AT TIME ZONE '{SHANGHAI.key}', 'YYYY-MM')"
 
 
 @compiles(local_month)

@@ -24,7 +24,12 @@ from handlers.text.clean import NUMBER_PATTERN, clean_text, to_number
 from handlers.text.dates import DateMatch, find_dates, parse_date
 from handlers.text.free_text import FREE_TEXT_LIMIT, parse_free_text
 from handlers.text.names import parse_contact, parse_name
-from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
+from handlers.text.options import (
+    CATEGORY_OPTIONS,
+    DEFAULT_QUALITY_CATEGORIES,
+    DEMAND_OPTIONS,
+    PROBLEM_TYPE_OPTIONS,
+)
 from handlers.text.parsed import Hint, Parsed
 from handlers.text.phone import Phone, parse_phone
 from handlers.text.quantity import MAX_QUANTITY, UNIT_ALIASES, Quantity, parse_quantity
@@ -44,6 +49,7 @@ __all__ = [
     "BATCH_CODE_PATTERN",
     "BATCH_WORDS",
     "CATEGORY_OPTIONS",
+    "DEFAULT_QUALITY_CATEGORIES",
     "DEMAND_OPTIONS",
     "FREE_TEXT_LIMIT",
     "MAX_QUANTITY",

@@ -24,10 +24,15 @@ from handlers.text.choices import ChoiceOption, find_terms
 from handlers.text.clean import NUMBER_PATTERN, clean_text
 from handlers.text.dates import DateMatch, find_dates
 from handlers.text.intent import DEFAULT_UNDERSTANDING, Understanding, demand_clauses, mentions_product
-from handlers.text.options import CATEGORY_OPTIONS, DEMAND_OPTIONS, PROBLEM_TYPE_OPTIONS
+from handlers.text.options import (
+    CATEGORY_OPTIONS,
+    DEFAULT_QUALITY_CATEGORIES,
+    DEMAND_OPTIONS,
+    PROBLEM_TYPE_OPTIONS,
+)
 from handlers.text.phone import Phone, parse_phone
 from handlers.text.quantity import Quantity, parse_quantity
-from handlers.text.words import BATCH_WORDS
+from handlers.text.words import BATCH_LABELS, BATCH_WORDS
 
 #: Only the start of a very long message is read: a first message is a few sentences.
 EXTRACT_INPUT_LIMIT = 2000
@@ -127,7 +132,7 @@ _BATCH_AFTER_WORD = re.compile(
     rf"{BATCH_WORDS}\s*(?:是|为|:|#)?\s*(?P<codes>{_BATCH_CODE}(?:\s*[、,和]\s*{_BATCH_CODE})*)",
     re.IGNORECASE,
 )
-_BATCH_BEFORE_WORD = re.compile(rf"(?P<codes>{_BATCH_CODE})\s*(?:这个|那个)?(?:批次|批号|这批|那批)")
+_BATCH_BEFORE_WORD = re.compile(rf"(?P<codes>{_BATCH_CODE})\s*(?:这个|那个)?(?:{BATCH_LABELS}|这批|那批)")
 
 
 def _find_batch(work: _Work, today: date) -> tuple[tuple[str, ...], str] | None:
@@ -206,7 +211,7 @@ _PRODUCT = re.compile(
 )
 _BOUGHT = re.compile(r"(?:买的|买了|采购的|购买的|订的|进的)")
 _STOP = re.compile(
-    r"[\s,.;:!?，。；：！？、()（）□]|批次|批号|数量|电话|手机|表面|质量|要求|问题|出现|[有没不太很都也就被是的了]"
+    rf"[\s,.;:!?，。；：！？、()（）□]|{BATCH_LABELS}|数量|电话|手机|表面|质量|要求|问题|出现|[有没不太很都也就被是的了]"
 )
 _GENERIC_PRODUCTS = frozenset({"货", "东西", "产品", "这批货", "那批货", "这批", "那批", "一批货"})
 
@@ -261,7 +266,7 @@ def extract(
     category_options: Sequence[ChoiceOption] = CATEGORY_OPTIONS,
     problem_type_options: Sequence[ChoiceOption] = PROBLEM_TYPE_OPTIONS,
     demand_options: Sequence[ChoiceOption] = DEMAND_OPTIONS,
-    quality_categories: Collection[str] = ("product_quality",),
+    quality_categories: Collection[str] = DEFAULT_QUALITY_CATEGORIES,
     understanding: Understanding = DEFAULT_UNDERSTANDING,
 ) -> Extracted:
     """Read whatever complaint fields a free-text message states (抽取), never raising.
@@ -370,7 +375,7 @@ _BARE_BATCH = re.compile(
     r"(?<![A-Za-z0-9.\-])(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[A-Za-z]{1,3}[0-9]{4,}[A-Za-z0-9]*)(?![A-Za-z0-9\-])"
 )
 _LABEL_WORDS = re.compile(
-    r"规格型号|规格|型号|生产批次|批次号|批次|批号|产品名称|产品|名称|联系电话|电话|手机|号码|数量|"
+    rf"规格型号|规格|型号|{BATCH_LABELS}|产品名称|产品|名称|联系电话|电话|手机|号码|数量|"
     r"采购日期|日期|是|为|[:：#]"
 )
 

@@ -34,6 +34,11 @@ CATEGORY_OPTIONS: tuple[ChoiceOption, ...] = (
     ChoiceOption("other", "其他", ("其它", "别的")),
 )  # fmt: skip
 
+#: The categories that are quality objections (质量异议) unless ``[workflow] quality_categories`` names others:
+#: the form asks them the quality questions, extraction assumes one when the text names no category, and the
+#: quality SLA preset is their default.
+DEFAULT_QUALITY_CATEGORIES: tuple[str, ...] = ("product_quality",)
+
 #: 问题类型 (problem type of a quality complaint), DOMAIN.md; labels as in CONVERSATION.md.
 PROBLEM_TYPE_OPTIONS: tuple[ChoiceOption, ...] = (
     ChoiceOption("performance", "性能不达标", (

@@ -33,8 +33,11 @@ NO_WORDS = frozenset(
     }
 )  # fmt: skip
 
-#: A batch-number label as customers write it, longest first (生产批次号 before 批次).
-BATCH_WORDS = r"(?:生产批次号|生产批号|生产批次|批次号|批号|批次|lot\s*no\.?|lot|batch\s*no\.?|batch)"
+#: The Chinese batch-number labels, longest first (生产批次号 before 批次), as a regex alternation: extraction
+#: also stops a product name and strips a label at them, where the English words would match inside other words.
+BATCH_LABELS = "生产批次号|生产批号|生产批次|批次号|批号|批次"
+#: A batch-number label as customers write it, longest first: the Chinese ones, then lot / batch (no.).
+BATCH_WORDS = rf"(?:{BATCH_LABELS}|lot\s*no\.?|lot|batch\s*no\.?|batch)"
 
 _PUNCTUATION = re.compile(r"[\s.,!?~。，！？…、]+")
 _LEAD = re.compile(r"^(?:我们?|那就|那|就)")

@@ -57,12 +57,6 @@ def pending_extensions_for(session: Session, openid: str, now: dt.datetime) -> l
     return [extension for extension, complaint in rows if complaint.status not in TERMINAL]
 
 
-def pending_extension_for(session: Session, openid: str, now: dt.datetime | None = None) -> Extension | None:
-    """The extension question this follower should answer first, if any (``now`` defaults to the clock)."""
-    found = pending_extensions_for(session, openid, now or dt.datetime.now(dt.UTC))
-    return found[0] if found else None
-
-
 def parse_consent(text: str) -> bool | None:
     """True for 同意 (可以, 好的, 没问题…), False for 不同意 (不行, 拒绝, "不同意，时间太长了"…), else None."""
     cleaned = _PUNCTUATION.sub("", text.strip().lower())
@@ -122,4 +116,4 @@ def try_answer(session: Session, row: ConversationRow, message: IncomingMessage,
     return Reply([text], handler=HANDLER_NAME)
 
 
-__all__ = ["HANDLER_NAME", "parse_consent", "pending_extension_for", "pending_extensions_for", "try_answer"]
+__all__ = ["HANDLER_NAME", "parse_consent", "pending_extensions_for", "try_answer"]

@@ -166,19 +166,6 @@ def next_deadline(session: Session, complaint: Complaint) -> Deadline | None:
     ).first()
 
 
-def overdue_deadlines(session: Session, now: dt.datetime) -> list[Deadline]:
-    """Every deadline past its limit and still unmet, oldest first — the overdue notice (超时通报) and the
-    console's overdue list. Rows the sweep has not yet marked are included (``due_at < now``)."""
-    return list(
-        session.scalars(
-            sa.select(Deadline)
-            .join(Complaint, Complaint.id == Deadline.complaint_id)
-            .where(Deadline.status.in_(UNMET), Deadline.due_at < now, Complaint.status.notin_(list(TERMINAL)))
-            .order_by(Deadline.due_at, Deadline.id)
-        )
-    )
-
-
 def anchor_times(session: Session, complaint: Complaint) -> dict[str, dt.datetime]:
     """When each SLA event last happened for this complaint (from the record and the timeline)."""
     found: dict[str, dt.datetime] = {"received": complaint.received_at, "registered": complaint.registered_at}
@@ -699,7 +686,6 @@ __all__ = [
     "notify_management_of_major",
     "on_events",
     "open_initial_deadlines",
-    "overdue_deadlines",
     "recompute_open_deadlines",
     "sweep_deadlines",
     "unmet_deadlines",

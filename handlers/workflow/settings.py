@@ -20,8 +20,9 @@ from handlers.config import PolicyError
 from handlers.sla.calendar import SHANGHAI
 from handlers.sla.calendar_store import CalendarRules
 from handlers.sla.presets import PRESET_DATA, SlaError, SlaPreset, get_preset, load_presets
+from handlers.text import DEFAULT_QUALITY_CATEGORIES
 
-DEFAULT_CATEGORY_PRESETS: Mapping[str, str] = {"product_quality": "nonferrous-quality"}
+DEFAULT_CATEGORY_PRESETS: Mapping[str, str] = {code: "nonferrous-quality" for code in DEFAULT_QUALITY_CATEGORIES}
 #: WeChat retries a delivery within seconds and the dedupe needs only those rows; a day is the floor.
 MIN_MESSAGE_LOG_DAYS = 1
 DEFAULT_MONEY_MEASURES = frozenset({"compensation", "price_reduction", "refund"})
@@ -185,7 +186,7 @@ def parse_settings(config: Mapping[str, Any] | None) -> WorkflowSettings:
             "[workflow].money_measures", workflow.get("money_measures", sorted(DEFAULT_MONEY_MEASURES))
         ),
         quality_categories=_strings(
-            "[workflow].quality_categories", workflow.get("quality_categories", ["product_quality"])
+            "[workflow].quality_categories", workflow.get("quality_categories", list(DEFAULT_QUALITY_CATEGORIES))
         ),
         satisfied_score=_int("[workflow].satisfied_score", workflow.get("satisfied_score", 85)),
         retention_years=_int("[workflow].retention_years", workflow.get("retention_years", 3), minimum=1),

@@ -10,7 +10,7 @@ from handlers.context import HandlerContext
 from handlers.intake.state import lock_state
 from handlers.messages import IncomingMessage
 from handlers.workflow import operations as ops
-from handlers.workflow.consent import parse_consent, pending_extension_for, try_answer
+from handlers.workflow.consent import parse_consent, pending_extensions_for, try_answer
 from storage.models import ExtensionStatus, Source
 from tests.handlers.test_workflow_support import (
     World,
@@ -62,7 +62,7 @@ def test_parse_consent(answer: str, expected: bool | None) -> None:
 
 def test_consent_in_chat_moves_the_deadline(world: World, session) -> None:
     c, extension = _asked(world)
-    assert pending_extension_for(session, OPENID, local(2026, 3, 2, 11)) is extension
+    assert pending_extensions_for(session, OPENID, local(2026, 3, 2, 11)) == [extension]
     reply = _answer(session, text("同意"), HandlerContext(now=local(2026, 3, 2, 11), policy=world.policy))
     assert reply is not None and reply.handler == "extension_consent"
     assert "办结时间已调整为 3月31日（周二）23:59" in reply.texts[0]
@@ -72,7 +72,7 @@ def test_consent_in_chat_moves_the_deadline(world: World, session) -> None:
     assert (event.action, event.actor_kind.value, event.details["consent"]) == ("answer_extension", "customer", True)
     assert event.actor_id == "oCUS…0001"  # masked openid in the audit log
     assert any("客户已同意" in t for t in texts(session, "zhao.lei", c))
-    assert pending_extension_for(session, OPENID, local(2026, 3, 2, 12)) is None
+    assert pending_extensions_for(session, OPENID, local(2026, 3, 2, 12)) == []
 
 
 def test_refusal_keeps_the_deadline_and_the_reason(world: World, session) -> None:

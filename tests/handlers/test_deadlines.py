@@ -24,7 +24,6 @@ from handlers.workflow.deadlines import (
     SweepReport,
     next_deadline,
     open_initial_deadlines,
-    overdue_deadlines,
     sweep_deadlines,
 )
 from storage.models import Complaint, Deadline, DeadlineStatus, OutboxMessage, Severity, Source, Staff, TimelineEvent
@@ -144,13 +143,14 @@ def test_each_step_meets_and_starts_its_milestones_across_national_day(world: Wo
     assert timeline(session, c)[-1].details["deadlines_met"] == {"retest": "late"}
 
 
-def test_overdue_list_for_the_notice(world: World, session) -> None:
+def test_only_the_unanswered_open_case_is_breached(world: World, session) -> None:
     late = make_complaint(world)
     done = make_complaint(world)
     ops.record_contact(session, world["li.na"], done, ctx=world.at(local(2026, 2, 13, 10, 5)), method="phone")
     gone = make_complaint(world)
     ops.triage(session, world["li.na"], gone, ctx=world.ctx(), valid=False, invalid_reason="重复")
-    rows = overdue_deadlines(session, local(2026, 2, 13, 12))
+    sweep_deadlines(session, local(2026, 2, 13, 12), policy=world.policy)
+    rows = session.scalars(sa.select(Deadline).where(Deadline.status == DeadlineStatus.BREACHED)).all()
     assert [(row.complaint_id, row.milestone) for row in rows] == [(late.id, "first_response")]
 
 

@@ -70,3 +70,24 @@ def test_the_page_shows_each_deadline_with_its_time_left(client, db, world, cloc
     assert "已超时" in rows["首次响应"] and "天" in rows["首次响应"]  # an hour limit, a week late: in days+hours
     assert "按时完成" in rows["登记建档"]
     assert "个工作日" in rows["整体处理时限"]
+
+
+def _preset_row(html: str) -> str:
+    row = re.search(r"<dt>时限方案</dt><dd>(.*?)</dd>", html, re.S)
+    assert row is not None
+    return row.group(1)
+
+
+def test_the_page_names_the_time_limit_preset(client, db, world) -> None:
+    with in_transaction(db, world) as w:
+        named = make_complaint(w, received_at=START, sla_preset="nonferrous-quality")
+        retired = make_complaint(w, received_at=START)
+        retired.sla_preset = "retired-rules"  # a preset the policy has dropped since
+        for c in (named, retired):
+            c.lead_office_id = w.dept("quality_office").id
+        numbers = named.number, retired.number
+    give_accounts(db, world, "li.na")
+    sign_in(client, "li.na")
+    html = client.get(f"/console/cases/{numbers[0]}").text
+    assert _preset_row(html) == "有色金属客户质量投诉"  # not the code nonferrous-quality
+    assert _preset_row(client.get(f"/console/cases/{numbers[1]}").text) == "retired-rules"

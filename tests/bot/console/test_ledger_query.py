@@ -180,17 +180,23 @@ def test_paging_fifty_a_page_and_the_count(db, world, settings) -> None:
     assert not first.more_than_cap
 
 
-def test_the_count_stops_past_the_cap(db, world, settings) -> None:
-    from handlers.ledger import capped_count
+def test_the_count_stops_past_the_cap(db, world, settings, monkeypatch) -> None:
+    import handlers.ledger
 
     with in_transaction(db, world) as w:
         for i in range(5):
-            make_complaint(w, number=f"2602{i + 1:04d}", open_deadlines=False)
+            make_complaint(w, received_at=START - dt.timedelta(hours=i), number=f"2602{i + 1:04d}",
+                           open_deadlines=False)
     with db.read_sessions() as s:
         chen = s.scalar(sa.select(Staff).where(Staff.wecom_userid == "chen.gang"))
-        select = ledger_select(s, chen, _q(), now=START, settings=settings)
-        assert capped_count(s, select, cap=3) == 4  # "more than 3"
-        assert capped_count(s, select, cap=10) == 5
+        monkeypatch.setattr(handlers.ledger, "COUNT_CAP", 3)
+        capped = ledger_page(s, chen, _q(), now=START, settings=settings)
+        # "more than 3": counting stopped at the fourth, so no page count; the page itself is not cut
+        assert (capped.total, capped.more_than_cap, capped.pages) == (4, True, None)
+        assert [r.number for r in capped.rows] == [f"2602{i + 1:04d}" for i in range(5)]
+        monkeypatch.setattr(handlers.ledger, "COUNT_CAP", 10)
+        exact = ledger_page(s, chen, _q(), now=START, settings=settings)
+        assert (exact.total, exact.more_than_cap, exact.pages) == (5, False, 1)
 
 
 @pytest.mark.parametrize(("args", "message"), [
