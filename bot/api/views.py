@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from bot.console.cases import Masker, timeline_rows
+from bot.console.cases import Masker, detail_words, timeline_rows
 from handlers.config import CompanyPolicy
 from handlers.ledger import LedgerRow
 from handlers.workflow.available import available_actions
@@ -166,7 +166,8 @@ class Timeline(BaseModel):
 def timeline(session: Session, staff: Staff, complaint: Complaint, policy: CompanyPolicy) -> Timeline:
     events = list(session.scalars(sa.select(TimelineEvent).where(TimelineEvent.complaint_id == complaint.id)
                                   .order_by(TimelineEvent.at, TimelineEvent.id)))
-    rows = timeline_rows(events, masker(session, staff, complaint, policy))
+    rows = timeline_rows(events, masker(session, staff, complaint, policy),
+                         detail_words(session, complaint, events, policy))
     return Timeline(items=[
         TimelineItem(at=row["event"].at, action=row["event"].action,
                      by=None if row["by"] is None else str(row["by"]),

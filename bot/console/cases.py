@@ -34,9 +34,11 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from bot.console.forms import ACTIONS, ActionForm, Choices, form_action, make_form
+from bot.console.labels import STAFF_IDS, DetailWords
 from bot.console.security import now, origin
 from bot.runtime import runtime
 from handlers import audit, evidence
+from handlers.config import CompanyPolicy
 from handlers.privacy import mask_openid
 from handlers.workflow.available import available_actions, run_action
 from handlers.workflow.errors import CaseChanged, PermissionDenied, WorkflowError
@@ -67,7 +69,9 @@ IDENTITY_FIELDS: Final = frozenset({"complainant_name", "contact_person", "phone
 FREE_TEXT_FIELDS: Final = frozenset(
     {"description", "usage_scenario", "loss", "result_text", "satisfaction_comment", "invalid_reason"}
 )
-_TIMELINE_SKIP: Final = frozenset({"from", "to", "by", "sla_events"})
+# Shown in the event's head (from, to, by), or the deadline bookkeeping's own (sla_events, sla_at); a
+# breach's ``milestone`` is named by its ``label`` beside it.
+_TIMELINE_SKIP: Final = frozenset({"from", "to", "by", "sla_events", "sla_at", "milestone"})
 
 
 @dataclass(frozen=True)
@@ -95,16 +99,25 @@ class Masker:
         return self.text(value)
 
 
-def _value_text(value: Any) -> str:
-    if isinstance(value, list):
-        return "、".join(_value_text(v) for v in value)
-    if isinstance(value, dict):
-        return "；".join(f"{k}: {_value_text(v)}" for k, v in value.items())
-    return "—" if value is None else str(value)
+def detail_words(session: Session, complaint: Complaint, events: list[TimelineEvent],
+                 policy: CompanyPolicy) -> DetailWords:
+    """The names the events' details point at: the case's preset, every department, the staff they name."""
+    staff_ids: set[int | None] = set()
+    for event in events:
+        details = event.details or {}
+        pairs = [*details.items(), *((k, c.get(x)) for k, c in (details.get("changes") or {}).items()
+                                     if isinstance(c, dict) for x in ("before", "after"))]
+        staff_ids |= {v for k, v in pairs if k in STAFF_IDS and isinstance(v, int)}
+    departments: dict[int | str, str] = {}
+    for dept_id, code, name in session.execute(sa.select(Department.id, Department.code, Department.name)):
+        departments[dept_id] = departments[code] = name
+    return DetailWords(preset=policy.workflow.presets.get(complaint.sla_preset or ""), departments=departments,
+                       staff=_names(session, Staff, staff_ids))
 
 
-def timeline_rows(events: list[TimelineEvent], masker: Masker) -> list[dict[str, Any]]:
-    """Each event with its details as (field, text) pairs, identity hidden and phones masked per reader."""
+def timeline_rows(events: list[TimelineEvent], masker: Masker, words: DetailWords) -> list[dict[str, Any]]:
+    """Each event with its details as (field, text) pairs, in the words of `DetailWords`, identity hidden and
+    phones masked per reader."""
     rows = []
     for event in events:
         details = event.details or {}
@@ -117,12 +130,12 @@ def timeline_rows(events: list[TimelineEvent], masker: Masker) -> list[dict[str,
                     if field in IDENTITY_FIELDS and not masker.access.identity:
                         items.append((field, HIDDEN))
                     elif isinstance(change, dict):
-                        before = masker.field(field, change.get("before"))
-                        after = masker.field(field, change.get("after"))
-                        items.append((field, f"{_value_text(before)} → {_value_text(after)}"))
+                        before = words.text(field, masker.field(field, change.get("before")))
+                        after = words.text(field, masker.field(field, change.get("after")))
+                        items.append((field, f"{before} → {after}"))
                 continue
             shown = masker.field(key, value) if key in IDENTITY_FIELDS else value
-            items.append((key, masker.text(_value_text(shown))))
+            items.append((key, masker.text(words.text(key, shown))))
         rows.append({"event": event, "by": details.get("by"), "from": details.get("from"), "to": details.get("to"),
                      "details": items})
     return rows
@@ -186,11 +199,9 @@ def _render_case(number: str, *, failure: Failure | None = None) -> ResponseRetu
         investigations = _rows(s, Investigation, complaint)
         plans = _rows(s, Plan, complaint)
         deadlines = _rows(s, Deadline, complaint)
-        preset = policy.workflow.presets.get(complaint.sla_preset or "")
+        events = _rows(s, TimelineEvent, complaint)
         page = {
             "complaint": complaint,
-            # the preset's name (有色金属客户质量投诉); a code the policy no longer has is shown as stored
-            "sla_preset": preset.label if preset is not None else complaint.sla_preset,
             "masker": masker,
             "access": access,
             "deadlines": deadline_rows(s, complaint, deadlines, now(), policy),
@@ -200,7 +211,7 @@ def _render_case(number: str, *, failure: Failure | None = None) -> ResponseRetu
             "follow_ups": _rows(s, FollowUp, complaint),
             "attachments": [(a, stored_file(a) is not None, evidence.failure_reason(a))
                             for a in _rows(s, Attachment, complaint)],
-            "timeline": timeline_rows(_rows(s, TimelineEvent, complaint), masker),
+            "timeline": timeline_rows(events, masker, detail_words(s, complaint, events, policy)),
             "departments": _names(s, Department, {
                 complaint.lead_office_id, complaint.handling_department_id,
                 *(i.responsible_department_id for i in investigations),

@@ -22,7 +22,7 @@ from handlers.render import render_message
 
 bp = Blueprint("website", __name__, url_prefix="/website")
 
-#: The entries offered, in the page's order (``?from=`` values; the template names each).
+#: The entries offered, in the page's order (``?from=`` values; `bot.console.labels.ENTRY_LABELS` names each).
 ENTRIES: Final = ("site", "menu", "qr")
 QR_BORDER: Final = 2
 
