@@ -3,11 +3,17 @@ filtered by person, action (or a family of actions) and date, newest first, page
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import html as html_lib
+import importlib
+import re
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from handlers import admin, audit
+from bot.console.admin.audit import KNOWN_ACTIONS
+from handlers import admin, api_tokens, audit, records
 from handlers.admin import AuditFilter
 from storage.models import AuditEvent
 from tests.bot.console.admin_support import make_people, signed_in, texts
@@ -72,3 +78,55 @@ def test_pages_of_fifty(app, db, world) -> None:
     assert "26010019" in third and "26010000" in third and "26010020" not in third
     with db.read_sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) >= 120
+
+
+def _branches(node: ast.expr) -> list[ast.expr]:
+    """``A if cond else B`` → [A, B]; anything else is itself."""
+    if isinstance(node, ast.IfExp):
+        return [*_branches(node.body), *_branches(node.orelse)]
+    return [node]
+
+
+def _recorded_actions() -> dict[str, str]:
+    """Every action name the code writes to the trail, found in the source: the action argument of each
+    ``audit.record(...)`` call (a string, a module constant, ``audit.X`` or ``A if … else B``), each with
+    where it is written."""
+    root = Path(__file__).resolve().parents[3]
+    found: dict[str, str] = {}
+    for path in sorted(p for package in ("handlers", "bot", "scheduler", "storage")
+                       for p in (root / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                 and n.func.attr == "record" and isinstance(n.func.value, ast.Name)
+                 and n.func.value.id in ("audit", "trail") and len(n.args) >= 2]
+        if not calls:
+            continue
+        module = importlib.import_module(".".join(path.relative_to(root).with_suffix("").parts))
+        for call in calls:
+            for node in _branches(call.args[1]):
+                if isinstance(node, ast.Constant):
+                    value = node.value
+                elif isinstance(node, ast.Name):
+                    value = getattr(module, node.id)
+                elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                    value = getattr(getattr(module, node.value.id), node.attr)
+                else:
+                    raise AssertionError(f"{path}:{call.lineno}: an action this test cannot read: {ast.unparse(node)}")
+                assert isinstance(value, str), (path, call.lineno, value)
+                found[value] = f"{path.relative_to(root)}:{call.lineno}"
+    return found
+
+
+def test_the_filter_offers_every_action_the_code_records_each_named_in_chinese(app, db, world) -> None:
+    recorded = _recorded_actions()
+    # the search itself works: it finds the WeCom sign-in, the API tokens, the records and the page views
+    assert {audit.LOGIN_WECOM, api_tokens.TOKEN_CREATED, api_tokens.TOKEN_REVOKED, records.AUDIT_DESTROYED,
+            audit.CASE_VIEWED, "attachment.viewed", "export.ledger"} <= set(recorded)
+    missing = {action: where for action, where in recorded.items() if action not in KNOWN_ACTIONS}
+    assert not missing, f"recorded but not offered in the audit filter: {missing}"
+    make_people(db, world)
+    page = signed_in(app, "root").get(URL).text
+    options = dict(re.findall(r'<option value="([^"]+)"(?: selected)?>([^<]*)</option>', page))
+    for action in recorded:
+        label = html_lib.unescape(options[action])
+        assert re.fullmatch(r"[\u4e00-\u9fff（）]+", label), (action, label)  # Chinese, not the code
