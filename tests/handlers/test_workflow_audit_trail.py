@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from handlers.privacy import mask_openid
 from handlers.workflow import operations as ops
-from handlers.workflow.transitions import Actor, changes, json_value, log_event
+from handlers.workflow.transitions import Actor, changes, json_value, log_event, record_event
 from storage.models import ActorKind, Complaint, PlanStatus, Severity, Staff, TimelineEvent
 from tests.handlers.test_workflow_support import World, eod, investigated, local, make_complaint, make_world
 
@@ -79,6 +79,26 @@ def test_a_logged_event_keeps_whoever_is_named_and_the_state_it_happened_in(worl
     assert (row.action, row.actor_kind, row.actor_id, row.at) == ("sample_lost", ActorKind.STAFF,
                                                                    str(world["zhao.lei"].id), at)
     assert row.details == {"by": "赵磊", "from": "investigating", "to": "investigating", "noted_on": "2026-02-20"}
+
+
+def test_a_row_is_flushed_at_once_unless_the_caller_batches_and_never_committed(world: World, session, db) -> None:
+    """record_event and log_event flush the row, so it has its id when they return; a job writing many rows
+    passes flush=False and the next flush writes them together. Neither commits: a rollback drops them."""
+    c = investigated(world, make_complaint(world))
+    session.commit()
+    kept = len(_rows(db, c))
+    actor, at = Actor.of(world["zhao.lei"]), local(2026, 2, 20, 16)
+    for write in (lambda: record_event(session, c, "add_progress_note", actor, at),
+                  lambda: log_event(session, c, "sample_lost", actor, at, {})):
+        row = write()
+        assert (row.id is not None, row in session.new) == (True, False)
+    batched = [record_event(session, c, "add_progress_note", actor, at, flush=False),
+               log_event(session, c, "sample_lost", actor, at, {}, flush=False)]
+    assert [(row.id is None, row in session.new) for row in batched] == [(True, True)] * 2
+    session.flush()
+    assert all(row.id is not None for row in batched)
+    session.rollback()
+    assert len(_rows(db, c)) == kept
 
 
 def test_enum_date_and_amount_values_are_stored_as_plain_json(world: World, session, db) -> None:
