@@ -169,7 +169,7 @@ class Form:
 
     def applicable(self, answers: Mapping[str, Any]) -> list[Step]:
         """The steps that apply given the answers so far, in order."""
-        return [step for step in self.steps if step.applies(answers)]
+        return [step for step in self.steps if not step.when or step.applies(answers)]
 
     def next_step(self, answers: Mapping[str, Any]) -> Step | None:
         """The first applicable step not answered (or skipped) yet; None when the form is complete."""
