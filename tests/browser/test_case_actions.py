@@ -115,7 +115,8 @@ def test_a_phone_complaint_from_registration_to_feedback(
     sign_in(page, live_server, "li.na")
     number = register_by_phone(page)
     expect(page.locator("h1 .badge").first).to_have_text("已登记")
-    expect(page.locator("dl.fields dd", has_text="电话/热线")).to_have_count(1)  # the case's own field (the timeline says it too)
+    # the case's own field (the timeline names the source too)
+    expect(page.locator("dl.fields dd", has_text="电话/热线")).to_have_count(1)
     screenshot(page, "case-desktop-registered", full_page=True)
 
     act(page, "triage", "分类", lambda d: (d.get_by_label("有效投诉").check(),
