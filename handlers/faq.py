@@ -424,7 +424,9 @@ def get_entry(session: Session, entry_id: int) -> FaqEntry | None:
 
 
 def _next_stamp(session: Session, now: dt.datetime) -> dt.datetime:
-    """``now``, or just past the table's latest ``updated_at`` if that is later (another clock)."""
+    """``now``, or just past the table's latest ``updated_at`` if that is later (another clock). Every edit
+    stamps itself here, so this is also where this process's copy of the entries is dropped."""
+    invalidate_cache()
     latest = session.scalar(sa.select(sa.func.max(FaqEntry.updated_at)))
     return now if latest is None or latest < now else latest + dt.timedelta(microseconds=1)
 
@@ -440,7 +442,6 @@ def create_entry(session: Session, data: FaqInput, *, now: dt.datetime) -> FaqEn
                      position=position, created_at=now, updated_at=stamp)
     session.add(entry)
     session.flush()
-    invalidate_cache()
     return entry
 
 
@@ -456,7 +457,6 @@ def update_entry(session: Session, entry: FaqEntry, data: FaqInput, *, now: dt.d
             setattr(entry, name, value)
         entry.updated_at = _next_stamp(session, now)
         session.flush()
-        invalidate_cache()
     return changes
 
 
@@ -467,5 +467,4 @@ def set_active(session: Session, entry: FaqEntry, active: bool, *, now: dt.datet
     entry.active = active
     entry.updated_at = _next_stamp(session, now)
     session.flush()
-    invalidate_cache()
     return True
