@@ -7,8 +7,10 @@ For each target — ``floor`` (bench/floor_app.py: verify, decrypt, parse, canne
 bench/floor_store.py, on a database of their own) — it migrates the database (``tousu db upgrade``),
 starts ``gunicorn -w 2`` on a free loopback port, waits until it is ready, and runs each scenario from a
 separate load process (bench/load.py; a warm-up first, then the timed window). All servers start first and
-take turns scenario by scenario, so tousu is measured within seconds of the floor. Then it prints one table,
-the ratios tousu/floor against the targets, and the calendar benchmark (bench/bench_calendar.py) if present.
+take turns scenario by scenario, in rounds (three by default, each a third of the timed seconds; every other
+round in the reverse order), so each tousu round is measured within seconds of the floors' rounds beside it.
+Then it prints one table, the ratios tousu/floor against the targets, and the calendar benchmark
+(bench/bench_calendar.py) if present.
 Last, ``console``: the staff console's ledger and case page on 1,000,000 cases (bench/bench_console.py, on
 the ``tousu_bench_1m`` database bench/gen_cases.py makes once and reuses), and ``sweep``: the SLA sweep
 on 100,000 open cases with 1,000,000 deadline rows, 1 % due, and the outbox dispatch with two workers to the
@@ -25,9 +27,12 @@ throughput at least 0.5 of the durable floor's and its p99 at most 2.5 times the
 errors. The bare floor writes nothing, so no correct implementation can come near it (the durable floor
 itself reaches about 0.5-0.8 of it, see the notes of issues 2 and 3); the ratios to the bare floor are still
 printed, as information: how far the durable floor is from it is what durability costs on this machine, and
-tousu ÷ durable floor is what tousu's own code costs.
+tousu ÷ durable floor is what tousu's own code costs. Each ratio is the median of the rounds' paired ratios
+(round i of tousu ÷ round i of its baseline; the rounds' own ratios are printed in brackets): on a shared
+virtual machine the speed drifts within seconds, and tousu's larger working set feels a busy neighbour more
+than the floors do (README, Benchmarks), so one window could make either side look better than it is.
 
-    .venv/bin/python bench/run.py [--duration 10] [--concurrency 8] [--quick]
+    .venv/bin/python bench/run.py [--duration 10] [--rounds 3] [--concurrency 8] [--quick]
                                   [--only floor,floor-sqlite,sqlite,floor-postgres,postgres,console,sweep,
                                           performance,kpi]
                                   [--scenarios message,conversation]
@@ -49,6 +54,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -296,18 +302,46 @@ class Result:
     scenario: str
     report: dict[str, Any] | None = None
     problem: str | None = None
+    rounds: list[dict[str, Any]] = field(default_factory=list)  # each round's report, when there were several
+
+
+def combine(results: Sequence[Result]) -> Result:
+    """One target's rounds of one scenario as one result: counts and CPU summed, rates over the summed time,
+    latencies the median round's. ``rounds`` keeps each round's report for the paired ratios."""
+    first = results[0]
+    problem = next((r.problem for r in results if r.problem), None)
+    reports = [r.report for r in results if r.report is not None]
+    if problem or len(reports) != len(results):
+        return Result(first.target, first.scenario, problem=problem or "failed")
+    if len(reports) == 1:
+        return Result(first.target, first.scenario, reports[0], rounds=reports)
+    report = dict(reports[-1])
+    for key in ("messages", "ok_messages", "conversations", "errors", "server_exceptions", "elapsed_s",
+                "load_cpu_s", "server_cpu_s", "machine_cpu_s", "db_cpu_s", "warmup_messages", "warmup_errors"):
+        report[key] = sum(r.get(key, 0) for r in reports)
+    elapsed = report["elapsed_s"] or 1.0
+    report["msgs_per_s"] = round(report["ok_messages"] / elapsed, 1)
+    report["convs_per_s"] = round(report["conversations"] / elapsed, 2)
+    for key in ("p50_ms", "p90_ms", "p99_ms"):
+        report[key] = statistics.median(r[key] for r in reports)
+    report["max_ms"] = max(r["max_ms"] for r in reports)
+    report["first_exception"] = next((r["first_exception"] for r in reports if r.get("first_exception")), None)
+    report["notes"] = list(dict.fromkeys(n for r in reports for n in r["notes"]))
+    report["error_kinds"] = {k: sum(r["error_kinds"].get(k, 0) for r in reports)
+                             for k in dict.fromkeys(k for r in reports for k in r["error_kinds"])}
+    return Result(first.target, first.scenario, report, rounds=reports)
 
 
 def run_load(server: Gunicorn, scenario: str, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.load", "--url", server.url, "--scenario", scenario,
-           "--concurrency", str(args.concurrency), "--duration", str(args.duration),
+           "--concurrency", str(args.concurrency), "--duration", f"{args.duration / args.rounds:g}",
            "--warmup", str(args.warmup), "--json"]
     if server.proc is not None:
         cmd += ["--watch-pid", str(server.proc.pid)]
     if server.name.endswith("postgres"):
         cmd += ["--watch-name", "postgres"]  # a local server's backends; nothing is found for a remote one
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
-                          timeout=args.duration + args.warmup + 180)
+                          timeout=args.duration / args.rounds + args.warmup + 180)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"load generator failed ({done.returncode}): {done.stderr.strip()[-800:]}")
@@ -439,14 +473,30 @@ class Verdict:
     line: list[str]
 
 
+def _paired(r: Result, base: Result, key: str) -> list[float]:
+    """tousu ÷ baseline for each round, paired: round i of one ran right beside round i of the other."""
+    if len(r.rounds) < 2 or len(r.rounds) != len(base.rounds):
+        assert r.report is not None and base.report is not None
+        pairs = [(r.report, base.report)]
+    else:
+        pairs = list(zip(r.rounds, base.rounds, strict=True))
+    if key == "p99_ms":
+        return [rep[key] / ref[key] if ref[key] else float("inf") for rep, ref in pairs]
+    return [rep[key] / ref[key] if ref[key] else 0.0 for rep, ref in pairs]
+
+
 def _verdict(r: Result, base: Result, *, judged: bool) -> Verdict:
-    rep, ref = r.report, base.report
-    assert rep is not None and ref is not None
+    """The median of the paired rounds' ratios (one round: its ratio), with each round's after it."""
+    rep = r.report
+    assert rep is not None
     key = "convs_per_s" if rep["unit"] == "conversation" else "msgs_per_s"
-    throughput = rep[key] / ref[key] if ref[key] else 0.0
-    p99 = rep["p99_ms"] / ref["p99_ms"] if ref["p99_ms"] else float("inf")
+    by_round = _paired(r, base, key)
+    throughput = statistics.median(by_round)
+    p99 = statistics.median(_paired(r, base, "p99_ms"))
     unit = "conv/s" if rep["unit"] == "conversation" else "msgs/s"
-    line = [_label(r.target), r.scenario, f"÷ {_label(base.target)}", f"{throughput:.2f} ({unit})", f"{p99:.2f}"]
+    rounds = f" [{' '.join(f'{x:.2f}' for x in by_round)}]" if len(by_round) > 1 else ""
+    line = [_label(r.target), r.scenario, f"÷ {_label(base.target)}", f"{throughput:.2f} ({unit}){rounds}",
+            f"{p99:.2f}"]
     if not judged:
         return Verdict(False, True, [*line, "", "", "(information)"])
     ok_t, ok_p = throughput >= THROUGHPUT_GUARD, p99 <= P99_GUARD
@@ -557,6 +607,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="tousu under gunicorn against the floor baseline.")
     parser.add_argument("--duration", type=float, default=float(env.get("BENCH_DURATION", 10)),
                         help="timed seconds per target and scenario (default 10, env BENCH_DURATION)")
+    parser.add_argument("--rounds", type=int, default=int(env.get("BENCH_ROUNDS", 3)),
+                        help="split each target's timed seconds into this many rounds, run in turn with the other "
+                             "targets' (default 3, env BENCH_ROUNDS; 1 with --quick)")
     parser.add_argument("--warmup", type=float, default=None, help="unmeasured seconds first (default 1.5)")
     parser.add_argument("--concurrency", type=int, default=int(env.get("BENCH_CONCURRENCY", 8)),
                         help="concurrent clients (default 8, env BENCH_CONCURRENCY)")
@@ -569,10 +622,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = min(args.duration, 2.0)
+        args.rounds = 1
     if args.warmup is None:
         args.warmup = 0.5 if args.quick else 1.5
-    if not 0 < args.duration <= 600 or args.concurrency < 1:
-        parser.error("--duration must be in (0, 600] and --concurrency at least 1")
+    if not 0 < args.duration <= 600 or args.concurrency < 1 or not 1 <= args.rounds <= 20:
+        parser.error("--duration must be in (0, 600], --concurrency at least 1 and --rounds from 1 to 20")
     args.pg_url = env.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL
     args.pg_required = bool(env.get("BENCH_DATABASE_URL"))
     args.schema_notes = []
@@ -618,11 +672,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     with workdir() as tmp, ExitStack() as stack:
         targets = [start_target(name, args, tmp, stack) for name in TARGETS if name in args.only]
         for scenario in args.scenarios:
-            for target in targets:
-                results.append(bench_scenario(target, scenario, args))
+            runs: dict[str, list[Result]] = {target.name: [] for target in targets}
+            for index in range(args.rounds):  # in turn, every other round backwards: drift hits both sides alike
+                for target in targets if index % 2 == 0 else targets[::-1]:
+                    runs[target.name].append(bench_scenario(target, scenario, args))
+            results += [combine(rounds) for rounds in runs.values()]
 
     print(f"tousu bench: gunicorn -w {WORKERS} (sync) on 127.0.0.1; load from a separate process, "
-          f"{args.concurrency} clients, {args.duration:g} s timed after {args.warmup:g} s warm-up per scenario")
+          f"{args.concurrency} clients, {args.duration:g} s timed per scenario in {args.rounds} round(s) of "
+          f"{args.duration / args.rounds:.3g} s, each after {args.warmup:g} s of warm-up")
     print(f"{_versions()}; {os.cpu_count()} CPUs; signed + AES-encrypted text messages, distinct openids")
     convo = [r for r in results if r.scenario == "conversation"]
     if convo:

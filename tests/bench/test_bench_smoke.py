@@ -170,3 +170,49 @@ def test_errors_fail_a_ratio_that_otherwise_passes() -> None:
 
     [verdict] = ratios([_result("floor-postgres", 1000, 6.0), _result("postgres", 900, 6.5, errors=3)])
     assert verdict.judged and not verdict.passed and "errors" in verdict.line[-1]
+
+
+def _round(msgs_per_s: float, p99_ms: float, messages: int = 100) -> dict[str, Any]:
+    """One round's report as bench/load.py prints it (only what bench/run.py reads)."""
+    return {"unit": "message", "scenario": "message", "msgs_per_s": msgs_per_s, "convs_per_s": msgs_per_s,
+            "p50_ms": p99_ms / 2, "p90_ms": p99_ms / 1.5, "p99_ms": p99_ms, "max_ms": p99_ms * 2,
+            "messages": messages, "ok_messages": messages, "conversations": messages, "errors": 0,
+            "error_kinds": {}, "server_exceptions": 0, "first_exception": None, "elapsed_s": messages / msgs_per_s,
+            "load_cpu_s": 0.1, "server_cpu_s": 0.2, "machine_cpu_s": 0.4, "db_cpu_s": 0.0, "notes": []}
+
+
+def _rounds(target: str, *rounds: dict[str, Any]) -> Any:
+    from bench.run import Result, combine
+
+    return combine([Result(target, "message", r) for r in rounds])
+
+
+def test_rounds_combine_into_one_result_with_summed_counts_and_median_latencies() -> None:
+    result = _rounds("sqlite", _round(500, 20.0, 500), _round(1000, 10.0, 1000), _round(250, 40.0, 250))
+    rep = result.report
+    assert rep["messages"] == 1750 and rep["server_cpu_s"] == pytest.approx(0.6)
+    assert rep["elapsed_s"] == pytest.approx(3.0) and rep["msgs_per_s"] == pytest.approx(1750 / 3, abs=0.1)
+    assert rep["p99_ms"] == 20.0 and rep["max_ms"] == 80.0
+    assert len(result.rounds) == 3
+
+
+def test_the_guard_takes_the_median_of_the_paired_rounds_not_the_totals() -> None:
+    """Round i of tousu is divided by round i of its floor, run beside it: a slow window on one side does not
+    decide the verdict (here the totals would give 0.45, the paired rounds 0.52, 0.30 and 0.60)."""
+    from bench.run import ratios
+
+    floor = _rounds("floor-sqlite", _round(1000, 10.0, 1000), _round(1000, 10.0, 1000), _round(1000, 10.0, 1000))
+    tousu = _rounds("sqlite", _round(520, 20.0, 520), _round(300, 40.0, 300), _round(600, 15.0, 600))
+    [verdict] = ratios([floor, tousu])
+    assert verdict.judged and verdict.passed
+    assert verdict.line[3] == "0.52 (msgs/s) [0.52 0.30 0.60]" and verdict.line[4] == "2.00"
+    slower = _rounds("sqlite", _round(480, 20.0, 480), _round(300, 40.0, 300), _round(900, 15.0, 900))
+    [verdict] = ratios([floor, slower])
+    assert not verdict.passed and verdict.line[-1] == "FAIL (throughput)"  # median 0.48, though the total is 0.56
+
+
+def test_a_failed_round_fails_the_target() -> None:
+    from bench.run import Result, combine
+
+    result = combine([Result("sqlite", "message", _round(500, 20.0)), Result("sqlite", "message", problem="failed: x")])
+    assert result.report is None and result.problem == "failed: x"
