@@ -29,8 +29,8 @@ itself reaches about 0.5-0.8 of it, see the notes of issues 2 and 3); the ratios
 printed, as information: how far the durable floor is from it is what durability costs on this machine, and
 tousu ÷ durable floor is what tousu's own code costs. Each ratio is the median of the rounds' paired ratios
 (round i of tousu ÷ round i of its baseline; the rounds' own ratios are printed in brackets): on a shared
-virtual machine the speed drifts within seconds, and tousu's larger working set feels a busy neighbour more
-than the floors do (README, Benchmarks), so one window could make either side look better than it is.
+virtual machine the speed drifts within seconds, tousu's more than the floors' (README, Benchmarks), so one
+window could make either side look better than it is.
 
     .venv/bin/python bench/run.py [--duration 10] [--rounds 3] [--concurrency 8] [--quick]
                                   [--only floor,floor-sqlite,sqlite,floor-postgres,postgres,console,sweep,
