@@ -10,8 +10,12 @@ issues require of any correct implementation (bench/floor_store.py: claim the Ms
 follower's row, record the reply, commit), on ``FLOOR_DATABASE_URL``. Dividing tousu by it shows what
 tousu's own code costs beyond what durability costs.
 
-Served by `make bench` as ``gunicorn -w 2 'bench.floor_app:app'`` and
-``gunicorn -w 2 'bench.floor_app:create_durable_app()'``.
+The *SQLAlchemy* durable floor (``create_sqlalchemy_app()``) runs that transaction's statements through
+tousu's own storage layer (bench/floor_store.py ``SqlAlchemyStore``): what the required database layer costs.
+
+Served by `make bench` as ``gunicorn -w 2 'bench.floor_app:app'``,
+``gunicorn -w 2 'bench.floor_app:create_durable_app()'`` and
+``gunicorn -w 2 'bench.floor_app:create_sqlalchemy_app()'``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bench.floor_store import Store, store_for
+from bench.floor_store import SqlAlchemyStore, Store, store_for
 from bot.config import DEV_AES_KEY, DEV_APPID, DEV_WECHAT_TOKEN
 
 # About as long as tousu's help text, so both sides encrypt and send a similar reply.
@@ -76,6 +80,11 @@ def create_floor_app(token: str = DEV_WECHAT_TOKEN, aes_key: str = DEV_AES_KEY, 
 def create_durable_app() -> Flask:
     """The floor plus the per-message transaction on ``FLOOR_DATABASE_URL`` (a migrated tousu database)."""
     return create_floor_app(store=store_for(os.environ["FLOOR_DATABASE_URL"]))
+
+
+def create_sqlalchemy_app() -> Flask:
+    """The durable floor's transaction through tousu's storage layer (SQLAlchemy), on ``FLOOR_DATABASE_URL``."""
+    return create_floor_app(store=SqlAlchemyStore(os.environ["FLOOR_DATABASE_URL"]))
 
 
 app = create_floor_app()

@@ -15,19 +15,26 @@ save + record + COMMIT), one connection per process. SQLite (stdlib ``sqlite3``)
 ``BEGIN IMMEDIATE`` behind the same blocking writer lock tousu uses (storage/db.py), one connection per
 process. No ORM, no routing, no templates: ``bench/run.py`` divides tousu's figures by these too, so the
 printout separates what durability costs from what tousu's own code costs.
+
+:class:`SqlAlchemyStore` runs the very same statements through tousu's storage layer instead
+(``storage.db.Database``: a SQLAlchemy session per message, the writer lock and BEGIN IMMEDIATE on SQLite), as
+ARCHITECTURE.md requires of every query. Still no routing, no conversation, no templates: dividing it by the raw
+store shows what the required database layer alone costs, before tousu's code does anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from storage.db import WriterQueue
+from storage.db import Database, WriterQueue
 
 # Constant SQL with placeholders only (hence S608 below): {p} is the driver's paramstyle.
 #: The conversation row's state columns, read when it is locked and written back after the step.
@@ -151,6 +158,52 @@ class SqliteStore(_OneConnection):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        return reply
+
+
+class SqlAlchemyStore:
+    """The same transaction through ``storage.db.Database`` (SQLAlchemy 2.x, as tousu's storage layer)."""
+
+    #: Each statement's placeholders, named in order.
+    _NAMES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "claim": ("key", "openid", "msg_type", "msg_id", "now"),
+        "lock": ("openid", "now", "created"),
+        "save": ("mode", "step", "answers", "displays", "notes", "now", "row_id"),
+        "record": ("reply", "handler", "inbound_id"),
+        "earlier": ("key",),
+    }
+
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+        self._sqlite = self.db.dialect == "sqlite"
+        templates = {"claim": _CLAIM, "lock": _LOCK, "save": _SAVE, "record": _RECORD, "earlier": _EARLIER}
+        self._sql = {name: self._named(templates[name], names) for name, names in self._NAMES.items()}
+
+    @staticmethod
+    def _named(template: str, names: tuple[str, ...]) -> sa.TextClause:
+        """The template with its placeholders named in order (``:key``, ``:openid``…), as text()."""
+        parts = re.split(r"\{p\}", template.replace("{{", "{").replace("}}", "}"))
+        assert len(parts) == len(names) + 1, template
+        return sa.text("".join(part + (f":{name}" if i < len(names) else "")
+                               for i, (part, name) in enumerate(zip(parts, (*names, ""), strict=True))))
+
+    def deliver(self, openid: str, msg_id: int, msg_type: str, reply: str) -> str | None:
+        now: Any = dt.datetime.now(dt.UTC)
+        if self._sqlite:  # as SQLAlchemy stores tousu's UTC datetimes on SQLite (naive ISO text)
+            now = now.replace(tzinfo=None).isoformat(" ")
+        key = f"wechat:{msg_id}"
+        sql = self._sql
+        with self.db.transaction() as session:
+            conn = session.connection()
+            claimed = conn.execute(sql["claim"], {"key": key, "openid": openid, "msg_type": msg_type,
+                                                  "msg_id": msg_id, "now": now}).first()
+            row = conn.execute(sql["lock"], {"openid": openid, "now": now, "created": now}).one()
+            if claimed is None:
+                found = conn.execute(sql["earlier"], {"key": key}).first()
+                return found[0] if found else None
+            conn.execute(sql["save"], {"mode": "none", "step": None, "answers": "{}", "displays": "{}",
+                                       "notes": "{}", "now": now, "row_id": row[0]})
+            conn.execute(sql["record"], {"reply": reply, "handler": "help", "inbound_id": claimed[0]})
         return reply
 
 

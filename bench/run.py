@@ -74,7 +74,7 @@ from bench.load import SCENARIOS as LOAD_SCENARIOS  # noqa: E402
 from bench.load import get_scenario, script_from_env  # noqa: E402
 from bot.config import DEV_AES_KEY, DEV_APPID, DEV_WECHAT_TOKEN  # noqa: E402
 
-TARGETS = ("floor", "floor-sqlite", "sqlite", "floor-postgres", "postgres")
+TARGETS = ("floor", "floor-sqlite", "orm-sqlite", "sqlite", "floor-postgres", "orm-postgres", "postgres")
 CONSOLE = "console"  # bench/bench_console.py: the ledger and case page on 1,000,000 cases (PostgreSQL)
 SWEEP = "sweep"  # bench/bench_sweep.py: the SLA sweep on 100,000 open cases and the outbox dispatch (PostgreSQL)
 PERFORMANCE = "performance"  # bench/bench_performance.py: 绩效 for a month, quarter, year on 1,000,000 cases
@@ -83,6 +83,8 @@ EXTRAS = (CONSOLE, SWEEP, PERFORMANCE, KPI)
 CHOICES = (*TARGETS, *EXTRAS)
 #: The durable floor of each database: bench.floor_app with bench/floor_store.py's transaction.
 DURABLE = {"sqlite": "floor-sqlite", "postgres": "floor-postgres"}
+#: The same transaction through tousu's storage layer (SQLAlchemy): information, what that layer alone costs.
+ORM = {"sqlite": "orm-sqlite", "postgres": "orm-postgres"}
 SCENARIOS = tuple(LOAD_SCENARIOS)  # every scenario bench/load.py registers
 DEFAULT_SCENARIOS = ("message", "conversation")
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -362,25 +364,26 @@ def start_target(name: str, args: argparse.Namespace, tmp: Path, stack: ExitStac
         if name == "floor":
             server = Gunicorn("floor", "bench.floor_app:app", dict(os.environ), "/", tmp)
         else:
-            durable = name.startswith("floor-")
-            backend = name.removeprefix("floor-")
+            backend = name.split("-")[-1]
+            kind = name.removesuffix(backend).rstrip("-")  # "floor" (durable), "orm" or "" (tousu)
             if backend == "sqlite":
                 url = f"sqlite:///{tmp / f'{name}.sqlite3'}"
             else:
-                pg = prepare_postgres(args.pg_url, BENCH_DB_NAME + ("_floor" if durable else ""))
+                pg = prepare_postgres(args.pg_url, BENCH_DB_NAME + (f"_{kind}" if kind else ""))
                 if pg.url is None:
                     return Target(name, problem=f"skipped: {pg.reason}")
                 url = pg.url
                 if not args.keep_db:
                     stack.callback(drop_postgres, pg)
-            log(f"[{name}] {migrate(url)}")  # the durable floor writes to tousu's own schema
+            log(f"[{name}] {migrate(url)}")  # the durable floors write to tousu's own schema
             missing = ensure_schema(url)
             if missing:
                 args.schema_notes.append(f"{_label(name)}: created {len(missing)} table(s) no migration creates "
                                          f"yet (as tests/conftest.py does): {', '.join(missing)}")
-            if durable:
-                server = Gunicorn(name, "bench.floor_app:create_durable_app()",
-                                  {**os.environ, "FLOOR_DATABASE_URL": url}, "/", tmp)
+            if kind:
+                factory = "create_durable_app" if kind == "floor" else "create_sqlalchemy_app"
+                server = Gunicorn(name, f"bench.floor_app:{factory}()", {**os.environ, "FLOOR_DATABASE_URL": url},
+                                  "/", tmp)
             else:
                 server = Gunicorn(name, "bot:create_app()", tousu_env(url), "/healthz", tmp)
         stack.enter_context(server)
@@ -440,6 +443,8 @@ def _label(target: str) -> str:
         return "floor"
     if target.startswith("floor-"):
         return f"durable/{target.removeprefix('floor-')}"
+    if target.startswith("orm-"):
+        return f"durable-orm/{target.removeprefix('orm-')}"
     return f"tousu/{target}"
 
 
@@ -510,14 +515,21 @@ def _verdict(r: Result, base: Result, *, judged: bool) -> Verdict:
 
 
 def ratios(results: Sequence[Result]) -> list[Verdict]:
-    """tousu against the durable floor on the same database (the guard, judged), then every target against
-    the bare floor (information: what durability costs, and what tousu costs on top)."""
+    """tousu against the durable floor on the same database (the guard, judged); then, as information, the
+    SQLAlchemy durable floor against the durable floor (what the required database layer alone costs) and tousu
+    against it (what tousu's own code costs beyond that layer); then every target against the bare floor (what
+    durability costs, and what tousu costs on top)."""
     found = {(r.target, r.scenario): r for r in results if r.report}
     verdicts = []
     for r in results:
         durable = found.get((DURABLE.get(r.target, ""), r.scenario))
         if r.report and durable:
             verdicts.append(_verdict(r, durable, judged=True))
+    for backend, orm_name in ORM.items():
+        for scenario in dict.fromkeys(r.scenario for r in results):
+            orm = found.get((orm_name, scenario))
+            pairs = ((orm, found.get((DURABLE[backend], scenario))), (found.get((backend, scenario)), orm))
+            verdicts += [_verdict(top, base, judged=False) for top, base in pairs if top and base]
     for r in results:
         floor = found.get(("floor", r.scenario))
         if r.target != "floor" and r.report and floor:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from bench.floor_app import CANNED_REPLY, create_floor_app
-from bench.floor_store import store_for
+from bench.floor_store import SqlAlchemyStore, store_for
 from bench.load import Report, Scenario, get_scenario, percentile, run_load
 from bot.wechat_sim import WeChatSide
 from storage.db import Database
@@ -96,10 +96,12 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([], 50) == 0.0
 
 
-@pytest.fixture
-def durable_floor(db: Database, database_url: str) -> Iterator[str]:
-    """The durable floor on the test database (migrated like tousu's): the floor plus one transaction."""
-    app = create_floor_app(store=store_for(database_url))
+@pytest.fixture(params=["raw", "sqlalchemy"])
+def durable_floor(request: pytest.FixtureRequest, db: Database, database_url: str) -> Iterator[str]:
+    """The durable floor on the test database (migrated like tousu's): the floor plus one transaction, with the
+    raw driver and through tousu's storage layer (the SQLAlchemy durable floor)."""
+    store = store_for(database_url) if request.param == "raw" else SqlAlchemyStore(database_url)
+    app = create_floor_app(store=store)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -216,3 +218,18 @@ def test_a_failed_round_fails_the_target() -> None:
 
     result = combine([Result("sqlite", "message", _round(500, 20.0)), Result("sqlite", "message", problem="failed: x")])
     assert result.report is None and result.problem == "failed: x"
+
+
+def test_the_sqlalchemy_floor_is_information_between_the_durable_floor_and_tousu() -> None:
+    from bench.run import ratios
+
+    verdicts = ratios([_result("floor-sqlite", 1600, 9.0), _result("orm-sqlite", 1200, 10.0),
+                       _result("sqlite", 900, 12.0)])
+    lines = {(v.line[0], v.line[2]): v for v in verdicts}
+    assert set(lines) == {("tousu/sqlite", "÷ durable/sqlite"), ("durable-orm/sqlite", "÷ durable/sqlite"),
+                          ("tousu/sqlite", "÷ durable-orm/sqlite")}
+    assert lines[("tousu/sqlite", "÷ durable/sqlite")].judged  # the guard is still against the durable floor
+    layer = lines[("durable-orm/sqlite", "÷ durable/sqlite")]
+    assert not layer.judged and layer.line[3].startswith("0.75") and layer.line[-1] == "(information)"
+    own = lines[("tousu/sqlite", "÷ durable-orm/sqlite")]
+    assert not own.judged and own.line[3].startswith("0.75") and own.line[4] == "1.20"
