@@ -4,7 +4,8 @@ For each target — ``floor`` (bench/floor_app.py: verify, decrypt, parse, canne
 ``sqlite`` (tousu on a fresh SQLite file in a temporary directory) and ``postgres`` (tousu on a fresh
 ``tousu_bench`` database, when PostgreSQL answers), plus the *durable floors* ``floor-sqlite`` and
 ``floor-postgres`` (the floor plus the one transaction per message any correct implementation needs,
-bench/floor_store.py, on a database of their own) — it migrates the database (``tousu db upgrade``),
+bench/floor_store.py, on a database of their own) and the *SQLAlchemy durable floors* ``orm-sqlite`` and
+``orm-postgres`` (the same statements through tousu's storage layer) — it migrates the database (``tousu db upgrade``),
 starts ``gunicorn -w 2`` on a free loopback port, waits until it is ready, and runs each scenario from a
 separate load process (bench/load.py; a warm-up first, then the timed window). All servers start first and
 take turns scenario by scenario, in rounds (three by default, each a third of the timed seconds; every other
@@ -33,8 +34,8 @@ virtual machine the speed drifts within seconds, tousu's more than the floors' (
 window could make either side look better than it is.
 
     .venv/bin/python bench/run.py [--duration 10] [--rounds 3] [--concurrency 8] [--quick]
-                                  [--only floor,floor-sqlite,sqlite,floor-postgres,postgres,console,sweep,
-                                          performance,kpi]
+                                  [--only floor,floor-sqlite,orm-sqlite,sqlite,floor-postgres,orm-postgres,postgres,
+                                          console,sweep,performance,kpi]
                                   [--scenarios message,conversation]
 
 PostgreSQL: ``BENCH_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) names the
