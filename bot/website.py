@@ -31,6 +31,8 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -150,17 +152,20 @@ def _origin_of(url: str) -> str:
 # -- rate limits ------------------------------------------------------------------------------------------
 
 
-def _within(rate: str, scope: str, key: str) -> bool:
-    """Count one more against ``rate`` for ``key``; False once it is over (the console's limiter storage).
+def _wait(rate: str, scope: str, key: str) -> int:
+    """Count one more against ``rate`` for ``key`` (the console's limiter storage): 0 while within it, else the
+    seconds until the exceeded window takes another (the 429's ``Retry-After``).
 
     When the counters cannot be reached (Redis down) the complaint is let through, with a warning: filing a
     complaint matters more than the guard, and the honeypot and the form token still stand."""
     try:
         strategy = limiter.limiter
-        return all([strategy.hit(item, "website", scope, key) for item in parse_many(rate)])
+        over = [item for item in parse_many(rate) if not strategy.hit(item, "website", scope, key)]
+        resets = [strategy.get_window_stats(item, "website", scope, key).reset_time for item in over]
     except Exception as exc:  # whatever the storage raises: redis, connection, timeout
         log.warning("website rate limit %s not counted (%s): let through", scope, type(exc).__name__)
-        return True
+        return 0
+    return max(1, math.ceil(max(resets) - time.time())) if resets else 0
 
 
 def _phone_key(e164: str) -> str:
@@ -246,15 +251,17 @@ def _entry_param() -> str:
 
 
 def _page(status: int, *, raw: dict[str, Any] | None = None, entry: FormEntry | None = None,
-          problem: str | None = None, photo_problem: tuple[str, str | None] | None = None) -> ResponseReturnValue:
+          problem: str | None = None, photo_problem: tuple[str, str | None] | None = None,
+          retry_after: int = 0) -> ResponseReturnValue:
     settings = _settings()
     evidence = _evidence_step()
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return render_template(
         "website/complaint.html",
         company=runtime().settings.policy.company, fields=_fields(raw or {}, entry), token=_form_token(),
         honeypot=HONEYPOT, entry_from=_entry_param(), problem=problem, photo_problem=photo_problem,
         evidence=evidence if settings.max_photos > 0 else None, settings=settings,
-    ), status
+    ), status, headers
 
 
 @bp.get("/complaint")
@@ -270,8 +277,9 @@ def submit() -> ResponseReturnValue:
         uploads = request.files.getlist("photos")
     except RequestEntityTooLarge:
         return _page(413, problem="request_too_large")
-    if not _within(settings.rate_per_ip, "ip", request.remote_addr or "-"):
-        return _page(429, raw=raw, problem="too_often")
+    wait = _wait(settings.rate_per_ip, "ip", request.remote_addr or "-")
+    if wait:
+        return _page(429, raw=raw, problem="too_often", retry_after=wait)
     if request.form.get(HONEYPOT, "").strip():
         log.info("website form: honeypot filled; nothing filed")
         return _thanks(None)
@@ -289,8 +297,9 @@ def submit() -> ResponseReturnValue:
     if not entry.ok or photo_problem is not None:
         return _page(422, raw=raw, entry=entry, problem="check", photo_problem=photo_problem)
     phone = (entry.answers.get("phone") or {}).get("e164")
-    if phone and not _within(settings.rate_per_phone, "phone", _phone_key(phone)):
-        return _page(429, raw=raw, problem="too_often_phone")
+    wait = _wait(settings.rate_per_phone, "phone", _phone_key(phone)) if phone else 0
+    if wait:
+        return _page(429, raw=raw, problem="too_often_phone", retry_after=wait)
     root = Path(current_app.config["TOUSU_ATTACHMENT_DIR"])
     written: list[Path] = []
     try:

@@ -265,10 +265,13 @@ def test_the_rate_limit_per_address(client: Any, db: Any, world: World) -> None:
     assert statuses == [303] * 8 + [429]
     blocked = _post(client, {**SERVICE, "phone": "13700137000"})
     assert blocked.status_code == 429 and "提交次数过多" in blocked.text and 'value="张三"' in blocked.text
+    # the seconds until the hour's window takes another submission (RFC 9110 Retry-After); none on a success
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 3600
     other = client.get(URL, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     response = client.post(URL, data={"form_token": form_token(other.text), **SERVICE},
                            environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert response.status_code == 303  # another address is not blocked
+    assert "Retry-After" not in response.headers
     assert len(_complaints(db)) == 9
 
 
@@ -277,8 +280,25 @@ def test_the_rate_limit_per_phone(client: Any, db: Any, world: World) -> None:
     assert _post(client, {**SERVICE, "phone": "139 0013 9000"}).status_code == 303  # the same number, typed otherwise
     third = _post(client, {**SERVICE, "phone": "+86 13900139000"})
     assert third.status_code == 429 and "该联系电话今天已提交多次投诉" in third.text
+    assert 1 <= int(third.headers["Retry-After"]) <= 24 * 3600  # the day's window
     assert _post(client, {**SERVICE, "phone": "13800138000"}).status_code == 303
     assert len(_complaints(db)) == 3
+
+
+def test_a_complaint_goes_through_when_the_rate_counters_cannot_be_reached(
+    client: Any, db: Any, world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis down: filing matters more than the guard, so the form is let through with one warning."""
+    from bot.console.extensions import limiter
+
+    def unreachable(*_args: Any, **_kwargs: Any) -> bool:
+        raise ConnectionError("redis: connection refused")
+
+    monkeypatch.setattr(type(limiter.limiter), "hit", unreachable)
+    statuses = [_post(client, {**SERVICE, "phone": f"1390013900{n}"}).status_code for n in range(10)]
+    assert statuses == [303] * 10  # over the 8 per hour, yet nothing is refused
+    assert len(_complaints(db)) == 10
+    assert "website rate limit ip not counted (ConnectionError): let through" in caplog.text
 
 
 def test_the_end_page_needs_the_cases_own_link(client: Any, db: Any, world: World, clock: Clock) -> None:
