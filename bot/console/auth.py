@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -99,8 +101,9 @@ def safe_next(target: str | None) -> str:
     return url_for("console.dashboard.index")
 
 
-def _page(form: LoginForm, status: int = 200, **context: object) -> ResponseReturnValue:
-    return render_template("console/login.html", form=form, **context), status
+def _page(form: LoginForm, status: int = 200, *, headers: dict[str, str] | None = None,
+          **context: object) -> ResponseReturnValue:
+    return render_template("console/login.html", form=form, **context), status, headers or {}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -137,7 +140,10 @@ def login() -> ResponseReturnValue:
 
 @bp.errorhandler(RateLimitExceeded)
 def throttled(exc: RateLimitExceeded) -> ResponseReturnValue:
-    return _page(LoginForm(), 429, error="throttled")
+    """The sign-in page again, 429, with ``Retry-After``: the seconds until the breached window takes another."""
+    breached = limiter.current_limit
+    wait = max(1, math.ceil(breached.window.reset_time - time.time())) if breached is not None else 0
+    return _page(LoginForm(), 429, headers={"Retry-After": str(wait)} if wait else None, error="throttled")
 
 
 @bp.post("/logout")
