@@ -31,8 +31,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -45,7 +43,7 @@ from jinja2 import TemplateNotFound
 from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.console.extensions import limiter
+from bot.console.extensions import limiter, retry_after
 from bot.runtime import runtime
 from handlers import customer
 from handlers.intake.entry import FormEntry, read_entry
@@ -152,9 +150,9 @@ def _origin_of(url: str) -> str:
 # -- rate limits ------------------------------------------------------------------------------------------
 
 
-def _wait(rate: str, scope: str, key: str) -> int:
-    """Count one more against ``rate`` for ``key`` (the console's limiter storage): 0 while within it, else the
-    seconds until the exceeded window takes another (the 429's ``Retry-After``).
+def _over(rate: str, scope: str, key: str) -> float | None:
+    """Count one more against ``rate`` for ``key`` (the console's limiter storage): None while within it, else
+    when the exceeded window takes another (its reset time, for the 429's ``Retry-After``).
 
     When the counters cannot be reached (Redis down) the complaint is let through, with a warning: filing a
     complaint matters more than the guard, and the honeypot and the form token still stand."""
@@ -164,8 +162,8 @@ def _wait(rate: str, scope: str, key: str) -> int:
         resets = [strategy.get_window_stats(item, "website", scope, key).reset_time for item in over]
     except Exception as exc:  # whatever the storage raises: redis, connection, timeout
         log.warning("website rate limit %s not counted (%s): let through", scope, type(exc).__name__)
-        return 0
-    return max(1, math.ceil(max(resets) - time.time())) if resets else 0
+        return None
+    return max(resets, default=None)
 
 
 def _phone_key(e164: str) -> str:
@@ -252,16 +250,15 @@ def _entry_param() -> str:
 
 def _page(status: int, *, raw: dict[str, Any] | None = None, entry: FormEntry | None = None,
           problem: str | None = None, photo_problem: tuple[str, str | None] | None = None,
-          retry_after: int = 0) -> ResponseReturnValue:
+          headers: dict[str, str] | None = None) -> ResponseReturnValue:
     settings = _settings()
     evidence = _evidence_step()
-    headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return render_template(
         "website/complaint.html",
         company=runtime().settings.policy.company, fields=_fields(raw or {}, entry), token=_form_token(),
         honeypot=HONEYPOT, entry_from=_entry_param(), problem=problem, photo_problem=photo_problem,
         evidence=evidence if settings.max_photos > 0 else None, settings=settings,
-    ), status, headers
+    ), status, headers or {}
 
 
 @bp.get("/complaint")
@@ -277,9 +274,9 @@ def submit() -> ResponseReturnValue:
         uploads = request.files.getlist("photos")
     except RequestEntityTooLarge:
         return _page(413, problem="request_too_large")
-    wait = _wait(settings.rate_per_ip, "ip", request.remote_addr or "-")
-    if wait:
-        return _page(429, raw=raw, problem="too_often", retry_after=wait)
+    reset = _over(settings.rate_per_ip, "ip", request.remote_addr or "-")
+    if reset is not None:
+        return _page(429, raw=raw, problem="too_often", headers=retry_after(reset))
     if request.form.get(HONEYPOT, "").strip():
         log.info("website form: honeypot filled; nothing filed")
         return _thanks(None)
@@ -297,9 +294,9 @@ def submit() -> ResponseReturnValue:
     if not entry.ok or photo_problem is not None:
         return _page(422, raw=raw, entry=entry, problem="check", photo_problem=photo_problem)
     phone = (entry.answers.get("phone") or {}).get("e164")
-    wait = _wait(settings.rate_per_phone, "phone", _phone_key(phone)) if phone else 0
-    if wait:
-        return _page(429, raw=raw, problem="too_often_phone", retry_after=wait)
+    reset = _over(settings.rate_per_phone, "phone", _phone_key(phone)) if phone else None
+    if reset is not None:
+        return _page(429, raw=raw, problem="too_often_phone", headers=retry_after(reset))
     root = Path(current_app.config["TOUSU_ATTACHMENT_DIR"])
     written: list[Path] = []
     try:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -18,7 +16,7 @@ from sqlalchemy.orm import Session
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from bot.console.extensions import limiter, login_key, login_manager
+from bot.console.extensions import limiter, login_key, login_manager, retry_after
 from bot.console.security import SEEN_KEY, console_settings, now, origin
 from bot.runtime import runtime
 from handlers import accounts, audit
@@ -142,8 +140,8 @@ def login() -> ResponseReturnValue:
 def throttled(exc: RateLimitExceeded) -> ResponseReturnValue:
     """The sign-in page again, 429, with ``Retry-After``: the seconds until the breached window takes another."""
     breached = limiter.current_limit
-    wait = max(1, math.ceil(breached.window.reset_time - time.time())) if breached is not None else 0
-    return _page(LoginForm(), 429, headers={"Retry-After": str(wait)} if wait else None, error="throttled")
+    headers = retry_after(breached.window.reset_time) if breached is not None else None
+    return _page(LoginForm(), 429, headers=headers, error="throttled")
 
 
 @bp.post("/logout")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -15,6 +18,12 @@ login_manager.login_message = None  # the page says it itself, in Chinese
 
 # No default limits: only the sign-in form is throttled (its decorators name their own limits).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def retry_after(reset_time: float) -> dict[str, str]:
+    """The ``Retry-After`` header of a 429 (RFC 9110): whole seconds, at least one, until the exceeded window
+    (its ``WindowStats.reset_time``, epoch seconds) takes another attempt."""
+    return {"Retry-After": str(max(1, math.ceil(reset_time - time.time())))}
 
 
 
