@@ -25,11 +25,12 @@ store shows what the required database layer alone costs, before tousu's code do
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -48,6 +49,14 @@ _SAVE = ("UPDATE intake_session SET mode = {p}, step = {p}, answers = {p}, displ
          "updated_at = {p} WHERE id = {p}")
 _RECORD = "UPDATE inbound_message SET reply = {p}, handler = {p}, status = 'done' WHERE id = {p}"
 _EARLIER = "SELECT reply FROM inbound_message WHERE dedupe_key = {p}"
+#: Every store runs these, with the parameters in the order the placeholders come.
+_STATEMENTS = {"claim": _CLAIM, "lock": _LOCK, "save": _SAVE, "record": _RECORD, "earlier": _EARLIER}
+
+
+def _now(sqlite: bool) -> Any:
+    """This moment as tousu stores it: on SQLite as SQLAlchemy stores its UTC datetimes (naive ISO text)."""
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(tzinfo=None).isoformat(" ") if sqlite else now
 
 
 class Store(Protocol):
@@ -65,9 +74,7 @@ class _OneConnection:
         self._conn: Any = None
         self._pid = 0
         self._lock = threading.Lock()
-        self._sql = {name: template.format(p=placeholder) for name, template in
-                     (("claim", _CLAIM), ("lock", _LOCK), ("save", _SAVE), ("record", _RECORD),
-                      ("earlier", _EARLIER))}
+        self._sql = {name: template.format(p=placeholder) for name, template in _STATEMENTS.items()}
 
     def _connection(self) -> Any:
         if self._conn is None or self._pid != os.getpid():
@@ -93,7 +100,7 @@ class PostgresStore(_OneConnection):
 
     def _deliver(self, openid: str, msg_id: int, msg_type: str, reply: str) -> str | None:
         conn, sql = self._connection(), self._sql
-        now = dt.datetime.now(dt.UTC)
+        now = _now(sqlite=False)
         key = f"wechat:{msg_id}"
         try:
             with conn.pipeline() as pipeline:
@@ -138,8 +145,7 @@ class SqliteStore(_OneConnection):
         self._writers = WriterQueue(database)
 
     def deliver(self, openid: str, msg_id: int, msg_type: str, reply: str) -> str | None:
-        # Stored as SQLAlchemy stores tousu's UTC datetimes on SQLite (naive ISO text).
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
+        now = _now(sqlite=True)
         key = f"wechat:{msg_id}"
         sql = self._sql
         with self._lock, self._writers.held():
@@ -164,47 +170,36 @@ class SqliteStore(_OneConnection):
 class SqlAlchemyStore:
     """The same transaction through ``storage.db.Database`` (SQLAlchemy 2.x, as tousu's storage layer)."""
 
-    #: Each statement's placeholders, named in order.
-    _NAMES: ClassVar[dict[str, tuple[str, ...]]] = {
-        "claim": ("key", "openid", "msg_type", "msg_id", "now"),
-        "lock": ("openid", "now", "created"),
-        "save": ("mode", "step", "answers", "displays", "notes", "now", "row_id"),
-        "record": ("reply", "handler", "inbound_id"),
-        "earlier": ("key",),
-    }
-
     def __init__(self, url: str) -> None:
         self.db = Database(url)
         self._sqlite = self.db.dialect == "sqlite"
-        templates = {"claim": _CLAIM, "lock": _LOCK, "save": _SAVE, "record": _RECORD, "earlier": _EARLIER}
-        self._sql = {name: self._named(templates[name], names) for name, names in self._NAMES.items()}
-
-    @staticmethod
-    def _named(template: str, names: tuple[str, ...]) -> sa.TextClause:
-        """The template with its placeholders named in order (``:key``, ``:openid``…), as text()."""
-        parts = re.split(r"\{p\}", template.replace("{{", "{").replace("}}", "}"))
-        assert len(parts) == len(names) + 1, template
-        return sa.text("".join(part + (f":{name}" if i < len(names) else "")
-                               for i, (part, name) in enumerate(zip(parts, (*names, ""), strict=True))))
+        self._sql = {name: _numbered(template) for name, template in _STATEMENTS.items()}
 
     def deliver(self, openid: str, msg_id: int, msg_type: str, reply: str) -> str | None:
-        now: Any = dt.datetime.now(dt.UTC)
-        if self._sqlite:  # as SQLAlchemy stores tousu's UTC datetimes on SQLite (naive ISO text)
-            now = now.replace(tzinfo=None).isoformat(" ")
+        now = _now(self._sqlite)
         key = f"wechat:{msg_id}"
         sql = self._sql
         with self.db.transaction() as session:
             conn = session.connection()
-            claimed = conn.execute(sql["claim"], {"key": key, "openid": openid, "msg_type": msg_type,
-                                                  "msg_id": msg_id, "now": now}).first()
-            row = conn.execute(sql["lock"], {"openid": openid, "now": now, "created": now}).one()
+            claimed = conn.execute(sql["claim"], _params(key, openid, msg_type, msg_id, now)).first()
+            row = conn.execute(sql["lock"], _params(openid, now, now)).one()
             if claimed is None:
-                found = conn.execute(sql["earlier"], {"key": key}).first()
+                found = conn.execute(sql["earlier"], _params(key)).first()
                 return found[0] if found else None
-            conn.execute(sql["save"], {"mode": "none", "step": None, "answers": "{}", "displays": "{}",
-                                       "notes": "{}", "now": now, "row_id": row[0]})
-            conn.execute(sql["record"], {"reply": reply, "handler": "help", "inbound_id": claimed[0]})
+            conn.execute(sql["save"], _params("none", None, "{}", "{}", "{}", now, row[0]))
+            conn.execute(sql["record"], _params(reply, "help", claimed[0]))
         return reply
+
+
+def _numbered(template: str) -> sa.TextClause:
+    """A statement template as text(), which binds by name: its n-th placeholder becomes ``:p<n>``."""
+    count = itertools.count()
+    return sa.text(re.sub("\0", lambda _: f":p{next(count)}", template.format(p="\0")))
+
+
+def _params(*values: Any) -> dict[str, Any]:
+    """Positional values for a :func:`_numbered` statement, as the raw stores pass them."""
+    return {f"p{index}": value for index, value in enumerate(values)}
 
 
 def store_for(url: str) -> Store:
