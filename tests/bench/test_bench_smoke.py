@@ -137,12 +137,16 @@ def _result(target: str, msgs_per_s: float, p99_ms: float, errors: int = 0) -> A
                                       "p99_ms": p99_ms, "errors": errors, "server_exceptions": 0})
 
 
+def _by_baseline(verdicts: list[Any]) -> dict[tuple[str, str], Any]:
+    """The printed ratio lines by (target, "÷ baseline")."""
+    return {(v.line[0], v.line[2]): v for v in verdicts}
+
+
 def test_the_guard_judges_tousu_against_its_durable_floor_and_the_bare_floor_is_information() -> None:
     from bench.run import ratios
 
-    verdicts = ratios([_result("floor", 2000, 6.0), _result("floor-sqlite", 1600, 9.0),
-                       _result("sqlite", 1000, 12.0)])
-    lines = {(v.line[0], v.line[2]): v for v in verdicts}
+    lines = _by_baseline(ratios([_result("floor", 2000, 6.0), _result("floor-sqlite", 1600, 9.0),
+                                 _result("sqlite", 1000, 12.0)]))
     assert set(lines) == {("durable/sqlite", "÷ floor"), ("tousu/sqlite", "÷ floor"),
                           ("tousu/sqlite", "÷ durable/sqlite")}
     guard = lines[("tousu/sqlite", "÷ durable/sqlite")]
@@ -223,9 +227,8 @@ def test_a_failed_round_fails_the_target() -> None:
 def test_the_sqlalchemy_floor_is_information_between_the_durable_floor_and_tousu() -> None:
     from bench.run import ratios
 
-    verdicts = ratios([_result("floor-sqlite", 1600, 9.0), _result("orm-sqlite", 1200, 10.0),
-                       _result("sqlite", 900, 12.0)])
-    lines = {(v.line[0], v.line[2]): v for v in verdicts}
+    lines = _by_baseline(ratios([_result("floor-sqlite", 1600, 9.0), _result("orm-sqlite", 1200, 10.0),
+                                 _result("sqlite", 900, 12.0)]))
     assert set(lines) == {("tousu/sqlite", "÷ durable/sqlite"), ("durable-orm/sqlite", "÷ durable/sqlite"),
                           ("tousu/sqlite", "÷ durable-orm/sqlite")}
     assert lines[("tousu/sqlite", "÷ durable/sqlite")].judged  # the guard is still against the durable floor
